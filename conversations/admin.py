@@ -1,0 +1,36 @@
+from django.contrib import admin
+
+from conversations.models import Conversation, Message
+from crm.admin import AccountScopedAdmin, ReadOnlyAdmin
+
+
+@admin.register(Conversation)
+class ConversationAdmin(AccountScopedAdmin):
+    list_display = ["contact", "line", "status", "last_message_at", "created_at"]
+    list_select_related = ["contact", "line"]
+    list_filter = ["status", "account", "line"]
+    search_fields = ["contact__name", "contact__phone", "line__number", "line__name"]
+    raw_id_fields = ["contact"]
+
+
+@admin.register(Message)
+class MessageAdmin(ReadOnlyAdmin):
+    list_display = [
+        "created_at",
+        "direction",
+        "remote_number",
+        "line",
+        "status",
+        "purpose",
+        "short_body",
+        "blocked_reason",
+    ]
+    list_select_related = ["line"]
+    list_filter = ["direction", "status", "purpose", "line__account", "line"]
+    search_fields = ["body", "remote_number", "provider_message_id", "contact__name"]
+    raw_id_fields = ["contact", "sent_by"]
+    date_hierarchy = "created_at"
+
+    @admin.display(description="Body")
+    def short_body(self, message: Message) -> str:
+        return message.body[:60]

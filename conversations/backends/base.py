@@ -1,0 +1,28 @@
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class OutgoingSms:
+    from_number: str
+    to_number: str
+    body: str
+    reference: str
+
+
+class ProviderRejected(Exception):
+    """The provider refused this message for good (e.g. Twilio 21610: recipient unsubscribed)."""
+
+    def __init__(self, code: str, detail: str):
+        super().__init__(f"{code}: {detail}")
+        self.code = code
+        self.detail = detail
+
+
+class ProviderUnavailable(Exception):
+    """The provider could not be reached or failed temporarily; sending again may work."""
+
+
+class SmsBackend:
+    def send(self, sms: OutgoingSms) -> str:
+        """Hand the message to the provider and return its message id."""
+        raise NotImplementedError

@@ -1,0 +1,166 @@
+"""Conversations between a contact and a line, and the messages in them."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from crm.phones import E164_REGEX
+from crm.scoping import AccountScopedQuerySet
+
+
+class ConversationStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    CLOSED = "closed", "Closed"
+
+
+class Conversation(models.Model):
+    """The thread of one contact with one line; its messages share that contact and line."""
+
+    account = models.ForeignKey(
+        "crm.Account", on_delete=models.PROTECT, related_name="conversations"
+    )
+    contact = models.ForeignKey(
+        "crm.Contact", on_delete=models.PROTECT, related_name="conversations"
+    )
+    line = models.ForeignKey("crm.Line", on_delete=models.PROTECT, related_name="conversations")
+    status = models.CharField(
+        max_length=10, choices=ConversationStatus.choices, default=ConversationStatus.OPEN
+    )
+    last_message_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = AccountScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-last_message_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["account", "status", "-last_message_at"], name="conversation_sidebar"
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["contact", "line"], name="conversation_one_per_pair"),
+            models.CheckConstraint(
+                condition=Q(status__in=ConversationStatus.values), name="conversation_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contact} on {self.line}"
+
+
+class Direction(models.TextChoices):
+    INBOUND = "inbound", "Inbound"
+    OUTBOUND = "outbound", "Outbound"
+
+
+class MessageStatus(models.TextChoices):
+    RECEIVED = "received", "Received"
+    PROCESSED = "processed", "Processed"
+    QUEUED = "queued", "Queued"
+    SENT = "sent", "Sent"
+    DELIVERED = "delivered", "Delivered"
+    FAILED = "failed", "Failed"
+    BLOCKED = "blocked", "Blocked"
+
+
+INBOUND_STATUSES = (MessageStatus.RECEIVED, MessageStatus.PROCESSED)
+OUTBOUND_STATUSES = (
+    MessageStatus.QUEUED,
+    MessageStatus.SENT,
+    MessageStatus.DELIVERED,
+    MessageStatus.FAILED,
+    MessageStatus.BLOCKED,
+)
+
+
+class Purpose(models.TextChoices):
+    """Why an outbound message is sent; the gate lets some purposes through an opt-out."""
+
+    MESSAGE = "message", "Message"
+    OPT_OUT_CONFIRMATION = "opt_out_confirmation", "Opt-out confirmation"
+    HELP_REPLY = "help_reply", "Help reply"
+
+
+class MessageQuerySet(AccountScopedQuerySet):
+    account_path = "line__account"
+
+
+class Message(models.Model):
+    """A text to or from a contact on a line.
+
+    An inbound message is stored by the webhook before anyone knows the contact, so `contact`
+    is empty until it is processed; `remote_number` is always the contact's number.
+    """
+
+    line = models.ForeignKey("crm.Line", on_delete=models.PROTECT, related_name="messages")
+    contact = models.ForeignKey(
+        "crm.Contact", on_delete=models.PROTECT, null=True, blank=True, related_name="messages"
+    )
+    remote_number = models.CharField(max_length=16)
+    direction = models.CharField(max_length=10, choices=Direction.choices)
+    body = models.TextField(blank=True)
+    status = models.CharField(max_length=10, choices=MessageStatus.choices)
+    purpose = models.CharField(max_length=24, choices=Purpose.choices, default=Purpose.MESSAGE)
+    blocked_reason = models.CharField(max_length=300, blank=True)
+    provider_message_id = models.CharField(max_length=64, blank=True)
+    error_code = models.CharField(max_length=20, blank=True)
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="sent_messages",
+    )
+    occurred_at = models.DateTimeField(help_text="Provider's time for inbound, else creation.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = MessageQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(fields=["contact", "line", "created_at"], name="message_thread"),
+            models.Index(fields=["provider_message_id"], name="message_provider_id"),
+            models.Index(
+                fields=["status", "created_at"],
+                name="message_pending",
+                condition=Q(status__in=["received", "queued"]),
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["line", "provider_message_id"],
+                condition=Q(direction="inbound"),
+                name="message_inbound_unique_provider_id",
+            ),
+            models.CheckConstraint(
+                condition=Q(direction__in=Direction.values), name="message_direction_valid"
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(direction=Direction.INBOUND, status__in=INBOUND_STATUSES)
+                    | Q(direction=Direction.OUTBOUND, status__in=OUTBOUND_STATUSES)
+                ),
+                name="message_status_matches_direction",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=MessageStatus.BLOCKED) | ~Q(blocked_reason=""),
+                name="message_blocked_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=Q(direction=Direction.INBOUND) | Q(contact__isnull=False),
+                name="message_outbound_has_contact",
+            ),
+            models.CheckConstraint(
+                condition=Q(purpose__in=Purpose.values), name="message_purpose_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(remote_number__regex=E164_REGEX), name="message_remote_number_e164"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_direction_display()} {self.remote_number}: {self.body[:40]}"

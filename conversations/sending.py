@@ -1,0 +1,264 @@
+"""The send gate: every outbound message passes here, whoever asks for it.
+
+A message to a contact who opted out of the line (or, on a `require opt-in` line, never opted
+in) is stored as `blocked` with the reason and the caller gets `SendBlocked`. The worker checks
+again right before calling the provider, holding the contact's row lock so that an opt-out
+cannot slip in between the check and the send.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import FilteredRelation, Q, QuerySet
+from django.utils import timezone
+from django.utils.formats import date_format
+
+from capacity_sms.queueing import enqueue_on_commit
+from conversations import tasks
+from conversations.backends import ProviderRejected, get_backend
+from conversations.backends.base import OutgoingSms
+from conversations.models import Conversation, Direction, Message, MessageStatus, Purpose
+from conversations.services import conversation_touch
+from crm import consent
+from crm.models import ConsentPolicy, ConsentSource, ConsentStatus, Contact, Line
+from crm.phones import format_phone
+from crm.selectors import contact_consent_on_line
+
+MAX_BODY_LENGTH = 1600
+OPT_OUT_CONFIRMATION_WINDOW = timedelta(minutes=5)
+UNSUBSCRIBED_RECIPIENT_ERROR = "21610"
+DELIVERY_BATCH_SIZE = 500
+INSERT_BATCH_SIZE = 2000
+
+
+class SendBlocked(Exception):
+    """The gate refused the message; `message` is the stored blocked record."""
+
+    def __init__(self, message: Message):
+        super().__init__(message.blocked_reason)
+        self.message = message
+        self.reason = message.blocked_reason
+
+
+def block_reason(
+    *,
+    line: Line,
+    status: str,
+    since: datetime | None,
+    purpose: str = Purpose.MESSAGE,
+    confirmation_sent: bool = False,
+    now: datetime | None = None,
+) -> str:
+    """Why the gate refuses this message, or an empty string when it may be sent.
+
+    `status` is the contact's consent on `line` (empty: Not Defined). HELP replies always pass;
+    an opt-out confirmation passes once, within minutes of the opt-out it confirms.
+    """
+    if purpose == Purpose.HELP_REPLY:
+        return ""
+    line_label = f"{line.name} ({format_phone(line.number)})"
+    if status == ConsentStatus.OPTED_OUT:
+        now = now or timezone.now()
+        if purpose == Purpose.OPT_OUT_CONFIRMATION:
+            if confirmation_sent:
+                return "Not sent: the opt-out confirmation was already sent."
+            if since is not None and since >= now - OPT_OUT_CONFIRMATION_WINDOW:
+                return ""
+        opted_out_on = date_format(timezone.localtime(since), "DATE_FORMAT")
+        return f"Not sent: the contact opted out of {line_label} on {opted_out_on}."
+    if purpose == Purpose.OPT_OUT_CONFIRMATION:
+        return "Not sent: the contact is not opted out, so there is nothing to confirm."
+    if not status and line.consent_policy == ConsentPolicy.REQUIRE_OPT_IN:
+        return f"Not sent: {line_label} requires opt-in and the contact has not opted in."
+    return ""
+
+
+def send_message(
+    *,
+    contact: Contact,
+    line: Line,
+    body: str,
+    sent_by: AbstractBaseUser | None = None,
+    purpose: str = Purpose.MESSAGE,
+) -> Message:
+    """Queue a message to the contact on the line, or store it blocked and raise SendBlocked."""
+    _check_request(contact_account_id=contact.account_id, line=line, body=body)
+    now = timezone.now()
+    with transaction.atomic():
+        conversation_touch(contact=contact, line=line, at=now)
+        reason = _gate(contact, line, purpose, now=now)
+        message = Message.objects.create(
+            line=line,
+            contact=contact,
+            remote_number=contact.phone,
+            direction=Direction.OUTBOUND,
+            body=body,
+            status=MessageStatus.BLOCKED if reason else MessageStatus.QUEUED,
+            blocked_reason=reason,
+            purpose=purpose,
+            sent_by=sent_by,
+            occurred_at=now,
+        )
+        if not reason:
+            enqueue_on_commit(tasks.deliver_message, message.pk)
+    if reason:
+        raise SendBlocked(message)
+    return message
+
+
+@dataclass(frozen=True)
+class BulkSendResult:
+    queued: int
+    blocked: int
+
+
+def send_bulk(
+    *,
+    line: Line,
+    contacts: QuerySet[Contact],
+    body: str,
+    sent_by: AbstractBaseUser | None = None,
+) -> BulkSendResult:
+    """Send one text to many contacts of the line's account.
+
+    The gate is one query for all recipients (their consent joined in); messages and
+    conversations are written in batches and delivery is queued in chunks after commit.
+    """
+    _check_request(contact_account_id=line.account_id, line=line, body=body)
+    now = timezone.now()
+    recipients = (
+        contacts.filter(account_id=line.account_id)
+        .annotate(consent=FilteredRelation("consents", condition=Q(consents__line=line)))
+        .values_list("pk", "phone", "consent__status", "consent__since")
+        .order_by()
+    )
+    messages = []
+    for contact_id, phone, status, since in recipients.iterator(chunk_size=INSERT_BATCH_SIZE):
+        reason = block_reason(line=line, status=status or "", since=since, now=now)
+        messages.append(
+            Message(
+                line=line,
+                contact_id=contact_id,
+                remote_number=phone,
+                direction=Direction.OUTBOUND,
+                body=body,
+                status=MessageStatus.BLOCKED if reason else MessageStatus.QUEUED,
+                blocked_reason=reason,
+                sent_by=sent_by,
+                occurred_at=now,
+            )
+        )
+    with transaction.atomic():
+        Message.objects.bulk_create(messages, batch_size=INSERT_BATCH_SIZE)
+        Conversation.objects.bulk_create(
+            [
+                Conversation(
+                    account_id=line.account_id,
+                    contact_id=message.contact_id,
+                    line=line,
+                    last_message_at=now,
+                )
+                for message in messages
+            ],
+            batch_size=INSERT_BATCH_SIZE,
+            update_conflicts=True,
+            unique_fields=["contact", "line"],
+            update_fields=["last_message_at"],
+        )
+        queued = [m.pk for m in messages if m.status == MessageStatus.QUEUED]
+        for start in range(0, len(queued), DELIVERY_BATCH_SIZE):
+            enqueue_on_commit(tasks.deliver_messages, queued[start : start + DELIVERY_BATCH_SIZE])
+    return BulkSendResult(queued=len(queued), blocked=len(messages) - len(queued))
+
+
+def deliver(message_id: int) -> None:
+    """Hand a queued message to the provider, unless the contact opted out since it was queued.
+
+    Does nothing for a message that is no longer queued, so a repeated task is harmless. A
+    provider that is temporarily unavailable raises, rolling back, so the task can retry.
+    """
+    with transaction.atomic():
+        message = (
+            Message.objects.select_for_update(of=("self",))
+            .select_related("line", "contact")
+            .filter(pk=message_id, status=MessageStatus.QUEUED)
+            .first()
+        )
+        if message is None:
+            return
+        Contact.objects.select_for_update().filter(pk=message.contact_id).values_list("pk").get()
+        reason = _gate(message.contact, message.line, message.purpose, exclude=message)
+        if reason:
+            _finish(message, status=MessageStatus.BLOCKED, blocked_reason=reason)
+            return
+        sms = OutgoingSms(
+            from_number=message.line.number,
+            to_number=message.remote_number,
+            body=message.body,
+            reference=str(message.pk),
+        )
+        try:
+            provider_id = get_backend().send(sms)
+        except ProviderRejected as rejection:
+            _finish(message, status=MessageStatus.FAILED, error_code=rejection.code)
+            if rejection.code == UNSUBSCRIBED_RECIPIENT_ERROR:
+                consent.opt_out(
+                    contact=message.contact,
+                    line=message.line,
+                    source=ConsentSource.PROVIDER_ERROR,
+                    message=message,
+                    note=rejection.detail,
+                )
+            return
+        _finish(message, status=MessageStatus.SENT, provider_message_id=provider_id)
+
+
+def _finish(message: Message, **changes) -> None:
+    for field, value in changes.items():
+        setattr(message, field, value)
+    message.save(update_fields=[*changes, "updated_at"])
+
+
+def _check_request(*, contact_account_id: int, line: Line, body: str) -> None:
+    if contact_account_id != line.account_id:
+        raise ValidationError("The contact and the line belong to different accounts.")
+    if not body.strip():
+        raise ValidationError("Type a message to send.")
+    if len(body) > MAX_BODY_LENGTH:
+        raise ValidationError(
+            f"A message is at most {MAX_BODY_LENGTH:,} characters; this one has {len(body):,}."
+        )
+
+
+def _gate(
+    contact: Contact,
+    line: Line,
+    purpose: str,
+    *,
+    now: datetime | None = None,
+    exclude: Message | None = None,
+) -> str:
+    current = contact_consent_on_line(contact, line)
+    confirmation_sent = False
+    if purpose == Purpose.OPT_OUT_CONFIRMATION and current.is_opted_out:
+        earlier = Message.objects.filter(
+            contact=contact,
+            line=line,
+            purpose=Purpose.OPT_OUT_CONFIRMATION,
+            created_at__gte=current.since,
+            status__in=[MessageStatus.QUEUED, MessageStatus.SENT, MessageStatus.DELIVERED],
+        )
+        if exclude is not None:
+            earlier = earlier.exclude(pk=exclude.pk)
+        confirmation_sent = earlier.exists()
+    return block_reason(
+        line=line,
+        status=current.status,
+        since=current.since,
+        purpose=purpose,
+        confirmation_sent=confirmation_sent,
+        now=now,
+    )

@@ -1,0 +1,118 @@
+"""Django admin for staff. Superusers see every account; other staff only their own."""
+
+from django.contrib import admin
+
+from crm.models import Account, Consent, ConsentEvent, Contact, Line, Membership
+from crm.scoping import account_of
+
+
+class AccountScopedAdmin(admin.ModelAdmin):
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        return queryset.for_account(account_of(request.user))
+
+
+class ReadOnlyAdmin(AccountScopedAdmin):
+    """History and derived state: visible to staff, changed only by the consent engine."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Account)
+class AccountAdmin(AccountScopedAdmin):
+    list_display = ["name", "help_contact", "revocation_policy", "created_at"]
+    search_fields = ["name"]
+    list_filter = ["revocation_policy"]
+
+
+@admin.register(Membership)
+class MembershipAdmin(AccountScopedAdmin):
+    list_display = ["user", "account", "roles", "created_at"]
+    list_select_related = ["user", "account"]
+    list_filter = ["account", "user__groups"]
+    search_fields = ["user__username", "user__email", "account__name"]
+    raw_id_fields = ["user"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("user__groups")
+
+    @admin.display(description="Roles")
+    def roles(self, membership: Membership) -> str:
+        return ", ".join(group.name for group in membership.user.groups.all())
+
+
+@admin.register(Line)
+class LineAdmin(AccountScopedAdmin):
+    list_display = ["name", "number", "account", "consent_policy", "created_at"]
+    list_select_related = ["account"]
+    list_filter = ["account", "consent_policy"]
+    search_fields = ["name", "number", "account__name"]
+
+
+class ConsentEventInline(admin.TabularInline):
+    model = ConsentEvent
+    fields = ["occurred_at", "line", "previous_status", "status", "outcome", "source", "keyword"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    ordering = ["-occurred_at", "-id"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("line")
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Contact)
+class ContactAdmin(AccountScopedAdmin):
+    list_display = ["name", "phone", "email", "account", "created_at"]
+    list_select_related = ["account"]
+    list_filter = ["account"]
+    search_fields = ["name", "phone", "email"]
+    inlines = [ConsentEventInline]
+
+
+@admin.register(Consent)
+class ConsentAdmin(ReadOnlyAdmin):
+    list_display = ["contact", "line", "status", "since", "source"]
+    list_select_related = ["contact", "line", "cause"]
+    list_filter = ["status", "line__account", "line"]
+    search_fields = ["contact__name", "contact__phone", "line__number", "line__name"]
+
+    @admin.display(description="Source", ordering="cause__source")
+    def source(self, consent: Consent) -> str:
+        return consent.cause.get_source_display()
+
+
+@admin.register(ConsentEvent)
+class ConsentEventAdmin(ReadOnlyAdmin):
+    list_display = [
+        "occurred_at",
+        "contact",
+        "line",
+        "previous_status",
+        "status",
+        "outcome",
+        "source",
+        "keyword",
+        "user",
+        "recorded_at",
+    ]
+    list_select_related = ["contact", "line", "user"]
+    list_filter = ["source", "outcome", "status", "line__account", "line"]
+    search_fields = ["contact__name", "contact__phone", "line__number", "keyword", "note"]
+    date_hierarchy = "occurred_at"

@@ -1,0 +1,148 @@
+"""The consent engine: the only code that changes a contact's consent on a line.
+
+Every decision is appended to the event log with its evidence; the `Consent` row is the log's
+current state, updated in the same transaction. Events are ordered by `occurred_at` (ties by
+recording order), so a late-arriving older event is kept as evidence but never overrides a newer
+decision. Changes to one contact are serialised by locking the contact's row.
+"""
+
+from datetime import datetime
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from crm.models import (
+    Consent,
+    ConsentEvent,
+    ConsentOutcome,
+    ConsentSource,
+    ConsentStatus,
+    Contact,
+    Line,
+)
+from crm.roles import RECORD_OPT_IN, perm
+
+
+def opt_out(**kwargs) -> ConsentEvent:
+    """Record that the contact opted out of the line; see `record_consent`."""
+    return record_consent(status=ConsentStatus.OPTED_OUT, **kwargs)
+
+
+def opt_in(**kwargs) -> ConsentEvent:
+    """Record that the contact opted in to the line; see `record_consent`."""
+    return record_consent(status=ConsentStatus.OPTED_IN, **kwargs)
+
+
+def record_consent(
+    *,
+    contact: Contact,
+    line: Line,
+    status: str,
+    source: str,
+    occurred_at: datetime | None = None,
+    message=None,
+    user: AbstractBaseUser | None = None,
+    responder=None,
+    keyword: str = "",
+    note: str = "",
+) -> ConsentEvent:
+    """Append a consent decision to the history and bring the current status up to date.
+
+    Returns the event, whose `outcome` says whether it changed the status, confirmed it, or
+    was older than the current status and so only recorded.
+    """
+    _check_evidence(contact=contact, line=line, status=status, source=source, user=user, note=note)
+    occurred_at = occurred_at or timezone.now()
+    with transaction.atomic():
+        Contact.objects.select_for_update().filter(pk=contact.pk).values_list("pk").get()
+        current = Consent.objects.filter(contact=contact, line=line).first()
+        event = ConsentEvent.objects.create(
+            contact=contact,
+            line=line,
+            status=status,
+            previous_status=current.status if current else "",
+            outcome=_outcome(current, status, occurred_at),
+            source=source,
+            message=message,
+            user=user,
+            responder=responder,
+            keyword=keyword,
+            note=note,
+            occurred_at=occurred_at,
+        )
+        _apply(current, event)
+    return event
+
+
+def _check_evidence(
+    *, contact: Contact, line: Line, status: str, source: str, user, note: str
+) -> None:
+    if contact.account_id != line.account_id:
+        raise ValidationError("The contact and the line belong to different accounts.")
+    if status not in ConsentStatus.values:
+        raise ValidationError(f"Unknown consent status {status!r}.")
+    if source not in ConsentSource.values:
+        raise ValidationError(f"Unknown consent source {source!r}.")
+    if source == ConsentSource.AGENT:
+        if user is None:
+            raise ValidationError("A consent change recorded by staff must name the user.")
+        if status == ConsentStatus.OPTED_IN:
+            if not user.has_perm(perm(RECORD_OPT_IN)):
+                raise PermissionDenied("Only an admin can opt a contact in by hand.")
+            if not note.strip():
+                raise ValidationError("Opting a contact in by hand needs a note of the evidence.")
+
+
+def _outcome(current: Consent | None, status: str, occurred_at: datetime) -> str:
+    if current is None:
+        return ConsentOutcome.CHANGED
+    if occurred_at < current.latest_at:
+        return ConsentOutcome.SUPERSEDED
+    if current.status == status:
+        return ConsentOutcome.UNCHANGED
+    return ConsentOutcome.CHANGED
+
+
+def _apply(current: Consent | None, event: ConsentEvent) -> None:
+    if current is None:
+        Consent.objects.create(
+            contact_id=event.contact_id,
+            line_id=event.line_id,
+            status=event.status,
+            since=event.occurred_at,
+            cause=event,
+            latest_at=event.occurred_at,
+        )
+    elif event.outcome == ConsentOutcome.CHANGED:
+        current.status = event.status
+        current.since = event.occurred_at
+        current.cause = event
+        current.latest_at = event.occurred_at
+        current.save(update_fields=["status", "since", "cause", "latest_at"])
+    elif event.outcome == ConsentOutcome.UNCHANGED:
+        current.latest_at = event.occurred_at
+        current.save(update_fields=["latest_at"])
+    else:
+        _refresh_run_start(current)
+
+
+def _refresh_run_start(current: Consent) -> None:
+    """After an older event was inserted into the history, find where the current run begins.
+
+    The status cannot change (the latest event is still the latest), but an older event of the
+    same status can extend the run backwards, and one of the other status can cut it short.
+    """
+    history = ConsentEvent.objects.filter(
+        contact_id=current.contact_id, line_id=current.line_id
+    ).order_by("-occurred_at", "-id")
+    run_start = None
+    for event in history.only("id", "status", "occurred_at").iterator():
+        if event.status != current.status:
+            break
+        run_start = event
+    if run_start is not None and run_start.pk != current.cause_id:
+        current.since = run_start.occurred_at
+        current.cause = run_start
+        current.save(update_fields=["since", "cause"])

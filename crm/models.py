@@ -1,0 +1,302 @@
+"""Accounts, their lines and contacts, and each contact's consent on each line."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from crm.phones import E164_REGEX
+from crm.roles import PERMISSIONS
+from crm.scoping import AccountScopedQuerySet
+
+DEFAULT_OPT_OUT_REPLY = (
+    "You have been unsubscribed from {account} on this number and will receive no more "
+    "messages. Reply START to resubscribe."
+)
+DEFAULT_OPT_IN_REPLY = (
+    "You are subscribed to {account} messages. Msg&data rates may apply. Reply HELP for help, "
+    "STOP to unsubscribe."
+)
+DEFAULT_HELP_REPLY = (
+    "{account}: for help contact {help_contact}. Msg&data rates may apply. Reply STOP to "
+    "unsubscribe."
+)
+
+
+class RevocationPolicy(models.TextChoices):
+    OPT_OUT = "opt_out", "Opt the contact out"
+    FLAG = "flag", "Flag the conversation for review"
+
+
+class AccountQuerySet(AccountScopedQuerySet):
+    account_path = "pk"
+
+
+class Account(models.Model):
+    """A business: the tenant that owns lines, contacts and users."""
+
+    name = models.CharField(max_length=120)
+    help_contact = models.CharField(
+        max_length=200, blank=True, help_text="Phone, e-mail or URL named in HELP replies."
+    )
+    opt_out_reply = models.TextField(max_length=500, default=DEFAULT_OPT_OUT_REPLY)
+    opt_in_reply = models.TextField(max_length=500, default=DEFAULT_OPT_IN_REPLY)
+    help_reply = models.TextField(max_length=500, default=DEFAULT_HELP_REPLY)
+    revocation_policy = models.CharField(
+        max_length=10, choices=RevocationPolicy.choices, default=RevocationPolicy.OPT_OUT
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = AccountQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        permissions = PERMISSIONS
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(revocation_policy__in=RevocationPolicy.values),
+                name="account_revocation_policy_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    """Ties a user to the one account they work in; their role is their Django group."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership"
+    )
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="memberships")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = AccountScopedQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.account}"
+
+
+class ConsentPolicy(models.TextChoices):
+    BLOCK_OPTED_OUT = "block_opted_out", "Block opted-out contacts"
+    REQUIRE_OPT_IN = "require_opt_in", "Require opt-in (block Not Defined too)"
+
+
+class Line(models.Model):
+    """One of the account's own phone numbers; consent is kept per line."""
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="lines")
+    number = models.CharField(max_length=16, unique=True, help_text="E.164, e.g. +12025550123.")
+    name = models.CharField(max_length=80)
+    consent_policy = models.CharField(
+        max_length=20, choices=ConsentPolicy.choices, default=ConsentPolicy.BLOCK_OPTED_OUT
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = AccountScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["account", "name", "number"]
+        indexes = [models.Index(fields=["account", "name"], name="line_account_name")]
+        constraints = [
+            models.CheckConstraint(condition=Q(number__regex=E164_REGEX), name="line_number_e164"),
+            models.CheckConstraint(
+                condition=Q(consent_policy__in=ConsentPolicy.values),
+                name="line_consent_policy_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.number})"
+
+
+class Contact(models.Model):
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="contacts")
+    phone = models.CharField(max_length=16, help_text="E.164, e.g. +12025550123.")
+    name = models.CharField(max_length=200, blank=True)
+    email = models.EmailField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = AccountScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "phone"]
+        indexes = [models.Index(fields=["account", "name"], name="contact_account_name")]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "phone"], name="contact_unique_phone"),
+            models.CheckConstraint(condition=Q(phone__regex=E164_REGEX), name="contact_phone_e164"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.phone
+
+
+class ConsentStatus(models.TextChoices):
+    OPTED_IN = "opted_in", "Opted in"
+    OPTED_OUT = "opted_out", "Opted out"
+
+
+NOT_DEFINED_LABEL = "Not Defined"
+
+
+class ConsentSource(models.TextChoices):
+    KEYWORD = "keyword", "Keyword"
+    CARRIER_SIGNAL = "carrier_signal", "Carrier signal"
+    PROVIDER_ERROR = "provider_error", "Provider rejection"
+    PHRASE = "phrase", "Revocation phrase"
+    AGENT = "agent", "Recorded by staff"
+    IMPORT = "import", "Import"
+    API = "api", "API"
+
+
+SOURCES_FROM_MESSAGES = (
+    ConsentSource.KEYWORD,
+    ConsentSource.CARRIER_SIGNAL,
+    ConsentSource.PROVIDER_ERROR,
+    ConsentSource.PHRASE,
+)
+
+
+class ConsentOutcome(models.TextChoices):
+    CHANGED = "changed", "Changed the status"
+    UNCHANGED = "unchanged", "Status was already this"
+    SUPERSEDED = "superseded", "Older than the current status; recorded only"
+
+
+class ImmutableEventError(Exception):
+    """Raised on any attempt to change or delete recorded consent history."""
+
+
+class ConsentEventQuerySet(AccountScopedQuerySet):
+    account_path = "contact__account"
+
+    def update(self, **kwargs):
+        raise ImmutableEventError("Consent events are never updated.")
+
+    def delete(self):
+        raise ImmutableEventError("Consent events are never deleted.")
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        raise ImmutableEventError("Consent events are never updated.")
+
+
+class ConsentEvent(models.Model):
+    """One consent decision, as evidence: appended by crm.consent, never changed."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="consent_events")
+    line = models.ForeignKey(Line, on_delete=models.PROTECT, related_name="consent_events")
+    status = models.CharField(max_length=10, choices=ConsentStatus.choices)
+    previous_status = models.CharField(
+        max_length=10, choices=ConsentStatus.choices, blank=True, help_text="Empty: Not Defined."
+    )
+    outcome = models.CharField(max_length=10, choices=ConsentOutcome.choices)
+    source = models.CharField(max_length=20, choices=ConsentSource.choices)
+    message = models.ForeignKey(
+        "conversations.Message",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="consent_events",
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="consent_events",
+    )
+    responder = models.ForeignKey(
+        "keywords.KeywordResponder",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="consent_events",
+    )
+    keyword = models.CharField(max_length=100, blank=True)
+    note = models.TextField(blank=True)
+    occurred_at = models.DateTimeField(help_text="When it happened (the provider's time if any).")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ConsentEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        indexes = [
+            models.Index(fields=["contact", "line", "occurred_at"], name="event_pair_time"),
+            models.Index(fields=["line", "occurred_at"], name="event_line_time"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=ConsentStatus.values), name="event_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(previous_status__in=[*ConsentStatus.values, ""]),
+                name="event_previous_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(outcome__in=ConsentOutcome.values), name="event_outcome_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(source__in=ConsentSource.values), name="event_source_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(source__in=SOURCES_FROM_MESSAGES) | Q(message__isnull=False),
+                name="event_message_evidence",
+            ),
+            models.CheckConstraint(
+                condition=~Q(source=ConsentSource.AGENT) | Q(user__isnull=False),
+                name="event_agent_evidence",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contact} {self.status} on {self.line} ({self.source}, {self.outcome})"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ImmutableEventError("Consent events are never updated.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ImmutableEventError("Consent events are never deleted.")
+
+    @property
+    def resulting_status(self) -> str:
+        """The status on the line once this event was applied."""
+        if self.outcome == ConsentOutcome.SUPERSEDED:
+            return self.previous_status
+        return self.status
+
+
+class ConsentQuerySet(AccountScopedQuerySet):
+    account_path = "contact__account"
+
+
+class Consent(models.Model):
+    """The current status of a contact on a line; no row is Not Defined.
+
+    A cache of the event log kept by crm.consent: `status` is the status of the latest event by
+    `occurred_at`, `since` and `cause` the first event of the run that set it.
+    """
+
+    contact = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="consents")
+    line = models.ForeignKey(Line, on_delete=models.PROTECT, related_name="consents")
+    status = models.CharField(max_length=10, choices=ConsentStatus.choices)
+    since = models.DateTimeField()
+    cause = models.ForeignKey(ConsentEvent, on_delete=models.PROTECT, related_name="+")
+    latest_at = models.DateTimeField(help_text="occurred_at of the latest event on this pair.")
+
+    objects = ConsentQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["line", "status"], name="consent_line_status")]
+        constraints = [
+            models.UniqueConstraint(fields=["contact", "line"], name="consent_one_per_pair"),
+            models.CheckConstraint(
+                condition=Q(status__in=ConsentStatus.values), name="consent_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contact} {self.get_status_display()} on {self.line}"

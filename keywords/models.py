@@ -1,0 +1,42 @@
+"""The account's own keywords: what a contact can text to opt in, opt out or get a reply."""
+
+from django.db import models
+from django.db.models import Q
+
+from crm.scoping import AccountScopedQuerySet
+
+
+class ResponderAction(models.TextChoices):
+    OPT_IN = "opt_in", "Opt in"
+    OPT_OUT = "opt_out", "Opt out"
+    REPLY_ONLY = "reply_only", "Reply only"
+
+
+class KeywordResponder(models.Model):
+    account = models.ForeignKey(
+        "crm.Account", on_delete=models.PROTECT, related_name="keyword_responders"
+    )
+    name = models.CharField(max_length=80)
+    keywords = models.JSONField(default=list, help_text="The words that trigger it.")
+    lines = models.ManyToManyField(
+        "crm.Line", blank=True, related_name="keyword_responders", help_text="None: all lines."
+    )
+    action = models.CharField(max_length=12, choices=ResponderAction.choices)
+    reply = models.TextField(max_length=500, blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = AccountScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [models.Index(fields=["account", "is_active"], name="responder_account_active")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(action__in=ResponderAction.values), name="responder_action_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -136,7 +136,7 @@ def send_bulk(
         .order_by()
     )
     messages = []
-    for contact_id, phone, status, since in recipients.iterator(chunk_size=INSERT_BATCH_SIZE):
+    for contact_id, phone, status, since in recipients:
         reason = block_reason(line=line, status=status or "", since=since, now=now)
         messages.append(
             Message(

@@ -1,0 +1,119 @@
+"""Shared fixtures: two accounts, lines, a user per role, and helpers for messages."""
+
+import os
+from datetime import datetime
+
+import pytest
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from conversations.backends import locmem
+from conversations.models import Direction, Message, MessageStatus
+from crm.models import Account, Contact, Line
+from crm.roles import Role
+from crm.services import membership_set
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--no-skips",
+        action="store_true",
+        help="Fail the run when any test was skipped (CI: a skip hides a missing service).",
+    )
+
+
+def pytest_runtest_setup(item):
+    engine = settings.DATABASES["default"]["ENGINE"]
+    if item.get_closest_marker("postgres") and "postgresql" not in engine:
+        pytest.skip("needs PostgreSQL: set DATABASE_URL=postgres://...")
+    if item.get_closest_marker("redis") and not os.environ.get("REDIS_URL"):
+        pytest.skip("needs Redis: set REDIS_URL=redis://...")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = len(reporter.stats.get("skipped", [])) if reporter else 0
+    if session.config.getoption("--no-skips") and skipped and session.exitstatus == 0:
+        reporter.write_line(f"--no-skips: {skipped} test(s) skipped; failing the run.", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture
+def account(db) -> Account:
+    return Account.objects.create(name="Acme Plumbing", help_contact="help@acme.example")
+
+
+@pytest.fixture
+def other_account(db) -> Account:
+    return Account.objects.create(name="Globex")
+
+
+@pytest.fixture
+def line(account) -> Line:
+    return Line.objects.create(account=account, number="+14155550100", name="Sales")
+
+
+@pytest.fixture
+def second_line(account) -> Line:
+    return Line.objects.create(account=account, number="+14155550101", name="Support")
+
+
+@pytest.fixture
+def other_line(other_account) -> Line:
+    return Line.objects.create(account=other_account, number="+14155550199", name="Globex HQ")
+
+
+@pytest.fixture
+def contact(account) -> Contact:
+    return Contact.objects.create(account=account, phone="+12025550143", name="Ada Lovelace")
+
+
+@pytest.fixture
+def other_contact(other_account) -> Contact:
+    return Contact.objects.create(account=other_account, phone="+12025550143", name="Globex Ada")
+
+
+def make_user(account: Account, role: Role, username: str | None = None, **extra):
+    user = get_user_model().objects.create_user(
+        username=username or f"{role.value}-{account.pk}", password="pw", **extra
+    )
+    membership_set(user=user, account=account, role=role)
+    return user
+
+
+@pytest.fixture
+def agent(account):
+    return make_user(account, Role.AGENT)
+
+
+@pytest.fixture
+def admin_user(account):
+    return make_user(account, Role.ADMIN)
+
+
+@pytest.fixture
+def manager(account):
+    return make_user(account, Role.MANAGER)
+
+
+@pytest.fixture
+def outbox():
+    locmem.outbox.clear()
+    yield locmem.outbox
+    locmem.outbox.clear()
+
+
+def inbound_message(contact: Contact, line: Line, body: str, at: datetime | None = None):
+    """An inbound message as the webhook would store it, already tied to the contact."""
+    at = at or timezone.now()
+    return Message.objects.create(
+        line=line,
+        contact=contact,
+        remote_number=contact.phone,
+        direction=Direction.INBOUND,
+        body=body,
+        status=MessageStatus.PROCESSED,
+        provider_message_id=f"SM{Message.objects.count() + 1:032d}",
+        occurred_at=at,
+    )

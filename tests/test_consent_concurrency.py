@@ -1,0 +1,67 @@
+"""Real concurrency on PostgreSQL: workers recording consent for one pair at the same moment."""
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from crm import consent
+from crm.models import Consent, ConsentEvent, ConsentSource, ConsentStatus
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def run_at_once(*calls):
+    """Run each call in its own thread and connection, released together by a barrier."""
+    barrier = threading.Barrier(len(calls))
+    errors = []
+
+    def worker(call):
+        try:
+            barrier.wait(timeout=10)
+            call()
+        except Exception as error:  # noqa: BLE001  (collected and asserted below)
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(call,)) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return errors
+
+
+@pytest.mark.parametrize("newer", [ConsentStatus.OPTED_IN, ConsentStatus.OPTED_OUT])
+def test_simultaneous_opt_out_and_opt_in_leave_one_row_matching_the_latest_event(
+    contact, line, newer
+):
+    base = timezone.now()
+    for round_number in range(15):
+        older = (
+            ConsentStatus.OPTED_OUT if newer == ConsentStatus.OPTED_IN else ConsentStatus.OPTED_IN
+        )
+        first = base + timedelta(minutes=2 * round_number)
+
+        def record(status, when):
+            return lambda: consent.record_consent(
+                contact=contact,
+                line=line,
+                status=status,
+                source=ConsentSource.IMPORT,
+                note="race",
+                occurred_at=when,
+            )
+
+        errors = run_at_once(record(older, first), record(newer, first + timedelta(seconds=1)))
+        assert errors == []
+        rows = list(Consent.objects.filter(contact=contact, line=line))
+        assert len(rows) == 1
+        latest = ConsentEvent.objects.filter(contact=contact, line=line).order_by(
+            "-occurred_at", "-id"
+        )[0]
+        assert rows[0].status == latest.status == newer
+    assert ConsentEvent.objects.filter(contact=contact, line=line).count() == 30

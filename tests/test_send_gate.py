@@ -1,0 +1,236 @@
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from conversations import sending
+from conversations.backends import ProviderRejected
+from conversations.backends.base import OutgoingSms
+from conversations.models import Conversation, Message, MessageStatus, Purpose
+from conversations.sending import SendBlocked, send_bulk, send_message
+from conversations.tasks import requeue_stalled_messages
+from crm import consent
+from crm.models import ConsentPolicy, ConsentSource, ConsentStatus, Contact
+
+
+def opt_out(contact, line, user, when=None):
+    return consent.opt_out(
+        contact=contact,
+        line=line,
+        source=ConsentSource.AGENT,
+        user=user,
+        note="asked by phone",
+        occurred_at=when,
+    )
+
+
+def opt_in(contact, line, when=None):
+    return consent.opt_in(
+        contact=contact, line=line, source=ConsentSource.IMPORT, note="old.csv", occurred_at=when
+    )
+
+
+def test_message_to_not_defined_contact_is_sent_through_the_backend(
+    contact, line, agent, outbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        message = send_message(
+            contact=contact, line=line, body="Your quote is ready", sent_by=agent
+        )
+    message.refresh_from_db()
+    assert message.status == MessageStatus.SENT
+    assert message.provider_message_id.startswith("LOCMEM")
+    assert outbox == [
+        OutgoingSms(
+            from_number=line.number,
+            to_number=contact.phone,
+            body="Your quote is ready",
+            reference=str(message.pk),
+        )
+    ]
+    assert (
+        Conversation.objects.get(contact=contact, line=line).last_message_at == message.occurred_at
+    )
+
+
+def test_opted_out_contact_is_blocked_stored_and_never_sent(
+    contact, line, agent, outbox, django_capture_on_commit_callbacks
+):
+    opt_out(contact, line, agent)
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(SendBlocked) as blocked:
+        send_message(contact=contact, line=line, body="Sale today!", sent_by=agent)
+    stored = Message.objects.get()
+    assert blocked.value.message == stored
+    assert stored.status == MessageStatus.BLOCKED
+    assert stored.blocked_reason.startswith("Not sent: the contact opted out of Sales")
+    assert blocked.value.reason == stored.blocked_reason
+    assert outbox == []
+
+
+def test_opt_out_on_one_line_does_not_block_another(
+    contact, line, second_line, agent, outbox, django_capture_on_commit_callbacks
+):
+    opt_out(contact, line, agent)
+    with django_capture_on_commit_callbacks(execute=True):
+        send_message(contact=contact, line=second_line, body="Support reply")
+    assert [sms.from_number for sms in outbox] == [second_line.number]
+
+
+def test_require_opt_in_line_blocks_not_defined_and_allows_opted_in(
+    contact, line, account, outbox, django_capture_on_commit_callbacks
+):
+    line.consent_policy = ConsentPolicy.REQUIRE_OPT_IN
+    line.save()
+    with pytest.raises(SendBlocked, match="requires opt-in"):
+        send_message(contact=contact, line=line, body="Hello")
+    opt_in(contact, line)
+    with django_capture_on_commit_callbacks(execute=True):
+        send_message(contact=contact, line=line, body="Hello again")
+    assert [sms.body for sms in outbox] == ["Hello again"]
+
+
+def test_worker_rechecks_and_blocks_a_contact_who_opted_out_after_queueing(
+    contact, line, agent, outbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks() as queued:
+        message = send_message(contact=contact, line=line, body="Queued before the STOP")
+    assert message.status == MessageStatus.QUEUED
+    opt_out(contact, line, agent)
+    for callback in queued:
+        callback()
+    message.refresh_from_db()
+    assert message.status == MessageStatus.BLOCKED
+    assert "opted out" in message.blocked_reason
+    assert outbox == []
+
+
+def test_delivering_twice_sends_once(contact, line, outbox, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        message = send_message(contact=contact, line=line, body="Once")
+    sending.deliver(message.pk)
+    assert len(outbox) == 1
+
+
+def test_help_reply_passes_an_opt_out(
+    contact, line, agent, outbox, django_capture_on_commit_callbacks
+):
+    opt_out(contact, line, agent)
+    with django_capture_on_commit_callbacks(execute=True):
+        send_message(contact=contact, line=line, body="Help text", purpose=Purpose.HELP_REPLY)
+    assert [sms.body for sms in outbox] == ["Help text"]
+
+
+def test_opt_out_confirmation_passes_once_and_only_just_after_the_opt_out(
+    contact, line, second_line, agent, outbox, django_capture_on_commit_callbacks
+):
+    opt_out(contact, line, agent)
+    confirm = {"body": "You are unsubscribed", "purpose": Purpose.OPT_OUT_CONFIRMATION}
+    with django_capture_on_commit_callbacks(execute=True):
+        send_message(contact=contact, line=line, **confirm)
+    assert len(outbox) == 1
+    with pytest.raises(SendBlocked, match="already sent"):
+        send_message(contact=contact, line=line, **confirm)
+    opt_out(contact, second_line, agent, when=timezone.now() - timedelta(minutes=6))
+    with pytest.raises(SendBlocked, match="opted out"):
+        send_message(contact=contact, line=second_line, **confirm)
+    assert len(outbox) == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [("   ", "Type a message"), ("x" * 1601, "at most 1,600 characters")],
+)
+def test_bad_bodies_are_refused_before_anything_is_stored(contact, line, body, error):
+    with pytest.raises(ValidationError, match=error):
+        send_message(contact=contact, line=line, body=body)
+    assert not Message.objects.exists()
+
+
+def test_contact_of_another_account_is_refused(other_contact, line):
+    with pytest.raises(ValidationError, match="different accounts"):
+        send_message(contact=other_contact, line=line, body="hi")
+
+
+class RejectingBackend:
+    def send(self, sms):
+        raise ProviderRejected("21610", "Attempt to send to unsubscribed recipient")
+
+
+def test_provider_unsubscribed_error_records_an_opt_out(
+    contact, line, settings, django_capture_on_commit_callbacks
+):
+    settings.SMS_BACKEND = "tests.test_send_gate.RejectingBackend"
+    with django_capture_on_commit_callbacks(execute=True):
+        message = send_message(contact=contact, line=line, body="hi")
+    message.refresh_from_db()
+    assert (message.status, message.error_code) == (MessageStatus.FAILED, "21610")
+    event = contact.consent_events.get()
+    assert (event.status, event.source, event.message) == (
+        ConsentStatus.OPTED_OUT,
+        ConsentSource.PROVIDER_ERROR,
+        message,
+    )
+
+
+def test_stalled_queued_messages_are_queued_again(contact, line, outbox):
+    message = Message.objects.create(
+        line=line,
+        contact=contact,
+        remote_number=contact.phone,
+        direction="outbound",
+        body="left behind while the broker was down",
+        status=MessageStatus.QUEUED,
+        occurred_at=timezone.now(),
+    )
+    Message.objects.filter(pk=message.pk).update(created_at=timezone.now() - timedelta(minutes=5))
+    assert requeue_stalled_messages() == 1
+    message.refresh_from_db()
+    assert message.status == MessageStatus.SENT
+    assert len(outbox) == 1
+
+
+def make_contacts(account, count, start=0):
+    return Contact.objects.bulk_create(
+        Contact(account=account, phone=f"+1202555{start + i:04d}", name=f"C{start + i}")
+        for i in range(count)
+    )
+
+
+def test_bulk_send_gates_every_recipient_with_one_query(
+    account, line, agent, outbox, django_assert_max_num_queries, django_capture_on_commit_callbacks
+):
+    contacts = make_contacts(account, 30)
+    for contact in contacts[:10]:
+        opt_out(contact, line, agent)
+    Conversation.objects.create(account=account, contact=contacts[12], line=line)
+    with django_capture_on_commit_callbacks(execute=True):
+        result = send_bulk(line=line, contacts=account.contacts.all(), body="Holiday hours")
+    assert (result.queued, result.blocked) == (20, 10)
+    assert sorted(sms.to_number for sms in outbox) == sorted(c.phone for c in contacts[10:])
+    blocked = Message.objects.filter(status=MessageStatus.BLOCKED)
+    assert {m.contact_id for m in blocked} == {c.pk for c in contacts[:10]}
+    assert all("opted out" in m.blocked_reason for m in blocked)
+    assert Conversation.objects.filter(line=line).count() == 30
+
+
+def test_bulk_send_reads_consent_in_one_query_whatever_the_recipient_count(account, line):
+    make_contacts(account, 5)
+    for extra in (0, 400):
+        make_contacts(account, extra, start=1000)
+        recipients = account.contacts.count()
+        with CaptureQueriesContext(connection) as queries:
+            send_bulk(line=line, contacts=account.contacts.all(), body="x")
+        reads = [q for q in queries if q["sql"].startswith("SELECT")]
+        assert len(reads) == 1, reads
+        assert "consent" in reads[0]["sql"]
+        assert len(queries) < 10 + recipients // 40  # inserts are batched, never one per row
+
+
+def test_bulk_send_ignores_contacts_of_other_accounts(account, line, other_contact):
+    make_contacts(account, 2)
+    result = send_bulk(line=line, contacts=Contact.objects.all(), body="x")
+    assert result.queued == 2
+    assert not Message.objects.filter(contact=other_contact).exists()

@@ -75,7 +75,7 @@ class DemoSummary:
 
 
 def seed_demo() -> DemoSummary:
-    rng = random.Random(2026)  # noqa: S311  (demo data, not security)
+    rng = random.Random(2026)
     now = timezone.now().replace(microsecond=0)
     with transaction.atomic():
         account, _ = Account.objects.get_or_create(
@@ -157,7 +157,7 @@ def _seed_history(contact, lines, users, rng: random.Random, now: datetime) -> i
         if rng.random() < 0.3:
             continue
         when = now - timedelta(days=rng.randint(20, 120), minutes=rng.randint(0, 600))
-        status = rng.choice([ConsentStatus.OPTED_IN, ConsentStatus.OPTED_IN, ConsentStatus.OPTED_OUT])
+        status = rng.choice([ConsentStatus.OPTED_IN] * 2 + [ConsentStatus.OPTED_OUT])
         for _ in range(rng.choice([1, 1, 2, 3, 4])):
             _record(contact, line, status, users, rng, when)
             events += 1
@@ -209,9 +209,7 @@ def _record(contact, line, status, users, rng: random.Random, when: datetime) ->
             account.opt_out_reply if status == ConsentStatus.OPTED_OUT else account.opt_in_reply
         )
         purpose = (
-            Purpose.OPT_OUT_CONFIRMATION
-            if status == ConsentStatus.OPTED_OUT
-            else Purpose.MESSAGE
+            Purpose.OPT_OUT_CONFIRMATION if status == ConsentStatus.OPTED_OUT else Purpose.MESSAGE
         )
         _message(
             contact,

@@ -8,3 +8,7 @@ from capacity_sms.settings import *  # noqa: F403
 
 SMS_BACKEND = "conversations.backends.locmem.LocmemBackend"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Tasks run in-process unless a test starts a real worker (tests/test_celery_worker.py), which
+# switches the app to the Redis broker for its duration.
+CELERY_TASK_ALWAYS_EAGER = True

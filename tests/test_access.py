@@ -1,0 +1,121 @@
+"""Who may open what: login everywhere, roles by permission, accounts never mixed."""
+
+import re
+
+import pytest
+from django.contrib.admindocs.views import extract_views_from_urlpatterns, simplify_regex
+from django.contrib.auth.models import Group, Permission
+from django.urls import get_resolver, reverse
+
+from crm.models import Contact
+from crm.roles import ROLE_PERMISSIONS, Role
+from tests.conftest import make_user
+
+PUBLIC_URL_NAMES = {"login", "admin:login"}
+
+
+def all_urls():
+    """Every URL pattern of the project, with placeholders filled in."""
+    for _view, regex, namespace, name in extract_views_from_urlpatterns(
+        get_resolver().url_patterns
+    ):
+        full_name = ":".join([*(namespace or []), name or ""])
+        yield full_name, re.sub(r"<[^>]+>", "1", simplify_regex(regex))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("name", "url"), list(all_urls()), ids=lambda value: str(value))
+def test_every_url_needs_login_except_the_public_ones(client, name, url):
+    response = client.get(url)
+    if name in PUBLIC_URL_NAMES:
+        assert response.status_code == 200
+    else:
+        assert response.status_code == 302, url
+        assert "/login/" in response["Location"]
+
+
+def test_login_page_logs_in_and_lands_on_the_overview(client, agent, line):
+    page = client.get(reverse("login"))
+    assert b'<label for="id_username">Username</label>' in page.content
+    response = client.post(reverse("login"), {"username": agent.username, "password": "pw"})
+    assert response.status_code == 302
+    overview = client.get(response["Location"])
+    assert overview.status_code == 200
+    assert b"Sales" in overview.content
+
+
+def test_wrong_password_shows_an_error_and_stays_logged_out(client, agent):
+    response = client.post(reverse("login"), {"username": agent.username, "password": "nope"})
+    assert response.status_code == 200
+    assert b"Please enter a correct username and password" in response.content
+    assert client.get(reverse("home")).status_code == 302
+
+
+def test_logout_needs_post_and_ends_the_session(client, agent):
+    client.force_login(agent)
+    assert client.post(reverse("logout")).status_code == 302
+    assert client.get(reverse("home")).status_code == 302
+
+
+def test_user_without_account_gets_a_clear_403(client, django_user_model, db):
+    user = django_user_model.objects.create_user(username="loner", password="pw")
+    client.force_login(user)
+    response = client.get(reverse("home"))
+    assert response.status_code == 403
+    assert b"not a member of any account" in response.content
+
+
+def test_overview_shows_only_the_users_account(client, agent, line, other_line):
+    client.force_login(agent)
+    response = client.get(reverse("home"))
+    assert line.name.encode() in response.content
+    assert other_line.name.encode() not in response.content
+
+
+def test_overview_query_count_does_not_grow_with_lines(
+    client, agent, account, django_assert_max_num_queries
+):
+    client.force_login(agent)
+    counts = []
+    for extra in (1, 20):
+        for n in range(extra):
+            account.lines.create(number=f"+1415555{len(counts)}{n:03d}", name=f"L{n}")
+        with django_assert_max_num_queries(20) as captured:
+            assert client.get(reverse("home")).status_code == 200
+        counts.append(len(captured))
+    assert counts[0] == counts[1]
+
+
+def test_role_groups_hold_exactly_their_permissions(db):
+    for role, codenames in ROLE_PERMISSIONS.items():
+        group = Group.objects.get(name=role.value)
+        assert set(group.permissions.values_list("codename", flat=True)) == set(codenames)
+
+
+@pytest.fixture
+def account_staff(account):
+    return make_user(account, Role.ADMIN, username="account-staff", is_staff=True)
+
+
+def grant_admin_view(user):
+    user.user_permissions.add(*Permission.objects.filter(codename="view_contact"))
+
+
+def test_staff_of_one_account_do_not_see_another_accounts_objects_in_admin(
+    client, account_staff, contact, other_contact
+):
+    grant_admin_view(account_staff)
+    client.force_login(account_staff)
+    changelist = client.get(reverse("admin:crm_contact_changelist"))
+    assert changelist.status_code == 200
+    assert b"Ada Lovelace" in changelist.content
+    assert b"Globex Ada" not in changelist.content
+    own = client.get(reverse("admin:crm_contact_change", args=[contact.pk]))
+    assert own.status_code == 200
+    foreign = client.get(reverse("admin:crm_contact_change", args=[other_contact.pk]), follow=True)
+    assert b"Globex Ada" not in foreign.content
+    assert b"doesn\xe2\x80\x99t exist" in foreign.content
+
+
+def test_scoped_querysets_never_return_another_accounts_rows(account, contact, other_contact):
+    assert list(Contact.objects.for_account(account)) == [contact]

@@ -1,0 +1,49 @@
+from django.core.management import call_command
+from django.db.models import Count
+from django.urls import reverse
+
+from conversations.models import Conversation, Message
+from crm.models import (
+    Account,
+    Consent,
+    ConsentEvent,
+    ConsentSource,
+    ConsentStatus,
+    Contact,
+    Line,
+)
+from keywords.models import KeywordResponder
+
+MODELS = (Account, Line, Contact, Consent, ConsentEvent, Conversation, Message, KeywordResponder)
+
+
+def counts():
+    return {model.__name__: model.objects.count() for model in MODELS}
+
+
+def test_demo_runs_twice_without_duplicates_and_covers_every_state(db, client, capsys):
+    call_command("seed_demo")
+    first = counts()
+    call_command("seed_demo")
+    assert counts() == first
+    output = capsys.readouterr().out
+    assert "password demo-password" in output
+    assert "staff" in output
+
+    assert first["Line"] == 3
+    assert first["Contact"] >= 200
+    statuses = set(Consent.objects.values_list("status", flat=True))
+    assert statuses == {ConsentStatus.OPTED_IN, ConsentStatus.OPTED_OUT}
+    pairs = first["Contact"] * first["Line"]
+    assert first["Consent"] < pairs  # some contacts are Not Defined on some lines
+    changes_per_pair = ConsentEvent.objects.values("contact", "line").annotate(n=Count("id"))
+    assert changes_per_pair.filter(n__gte=3).exists()
+    sources = set(ConsentEvent.objects.values_list("source", flat=True))
+    assert {ConsentSource.KEYWORD, ConsentSource.AGENT, ConsentSource.IMPORT} <= sources
+
+    assert client.login(username="staff", password="demo-password")
+    for model in ("line", "contact", "consent", "consentevent"):
+        assert client.get(reverse(f"admin:crm_{model}_changelist")).status_code == 200
+    assert b"Front Desk" in client.get(reverse("admin:crm_line_changelist")).content
+    assert client.login(username="agent", password="demo-password")
+    assert b"Reminders" in client.get(reverse("home")).content

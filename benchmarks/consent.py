@@ -1,0 +1,211 @@
+"""Consent engine and send gate throughput on PostgreSQL.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/capacity_sms \
+        .venv/bin/python benchmarks/consent.py
+
+Runs in a throwaway database (`test_<name>`, created and dropped here), so it never touches
+real data. Prints:
+1. consent changes per second through the engine (50,000 changes over 10,000 contacts and 5
+   lines, one transaction each, 5% arriving out of order), beside a raw psycopg baseline doing
+   the same writes (event insert plus upsert of the current row, one transaction each);
+2. the send gate over 100,000 recipients of one line: time, and the queries it ran (the consent
+   read must be one query whatever the recipient count).
+"""
+
+import os
+import random
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "capacity_sms.settings")
+os.environ.setdefault("SECRET_KEY", "benchmark-only")
+
+import django
+
+django.setup()
+
+import psycopg  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from conversations.sending import send_bulk  # noqa: E402
+from crm import consent  # noqa: E402
+from crm.models import (  # noqa: E402
+    Account,
+    Consent,
+    ConsentEvent,
+    ConsentOutcome,
+    ConsentSource,
+    ConsentStatus,
+    Contact,
+    Line,
+)
+
+CHANGES = int(os.environ.get("BENCH_CHANGES", "50000"))
+CONTACTS = int(os.environ.get("BENCH_CONTACTS", "10000"))
+LINES = 5
+RECIPIENTS = int(os.environ.get("BENCH_RECIPIENTS", "100000"))
+STATUSES = (ConsentStatus.OPTED_IN, ConsentStatus.OPTED_OUT)
+
+
+def main() -> None:
+    if connection.vendor != "postgresql":
+        sys.exit("Run this on PostgreSQL: set DATABASE_URL=postgres://...")
+    real_name = connection.settings_dict["NAME"]
+    connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    try:
+        run()
+    finally:
+        connection.creation.destroy_test_db(real_name, verbosity=0)
+
+
+def run() -> None:
+    rng = random.Random(1)
+    account = Account.objects.create(name="Benchmark")
+    lines = [
+        Line.objects.create(account=account, number=f"+1415555{n:04d}", name=f"Line {n}")
+        for n in range(LINES)
+    ]
+    contacts = Contact.objects.bulk_create(
+        Contact(account=account, phone=f"+1212{n:07d}", name=f"Contact {n}")
+        for n in range(CONTACTS)
+    )
+    changes = planned_changes(rng, contacts, lines)
+    print(f"Consent engine: {CHANGES:,} changes over {CONTACTS:,} contacts and {LINES} lines")
+
+    started = time.perf_counter()
+    for contact, line, status, when in changes:
+        consent.record_consent(
+            contact=contact,
+            line=line,
+            status=status,
+            source=ConsentSource.IMPORT,
+            note="benchmark.csv",
+            occurred_at=when,
+        )
+    engine_seconds = time.perf_counter() - started
+    engine_rate = CHANGES / engine_seconds
+    outcomes = {
+        outcome: ConsentEvent.objects.filter(outcome=outcome).count()
+        for outcome in ConsentOutcome.values
+    }
+    print(f"  engine:   {engine_seconds:7.2f} s  {engine_rate:9,.0f} changes/s  {outcomes}")
+
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE crm_consent, crm_consentevent")
+    raw_seconds = raw_baseline(changes)
+    raw_rate = CHANGES / raw_seconds
+    print(f"  raw SQL:  {raw_seconds:7.2f} s  {raw_rate:9,.0f} changes/s")
+    print(f"  engine / raw: {engine_rate / raw_rate:.2f}")
+
+    gate(rng, account, lines[0])
+
+
+def planned_changes(rng, contacts, lines):
+    """Mostly in time order; one change in twenty is stamped earlier than the one before it."""
+    base = timezone.now() - timedelta(days=60)
+    changes = []
+    for n in range(CHANGES):
+        offset = n * 10 - (rng.randint(60, 6000) if rng.random() < 0.05 else 0)
+        when = base + timedelta(seconds=offset)
+        changes.append((rng.choice(contacts), rng.choice(lines), rng.choice(STATUSES), when))
+    return changes
+
+
+def raw_baseline(changes) -> float:
+    """The same writes with psycopg alone: insert the event, upsert the current row."""
+    settings = connection.settings_dict
+    with psycopg.connect(
+        dbname=settings["NAME"],
+        user=settings["USER"],
+        password=settings["PASSWORD"],
+        host=settings["HOST"],
+        port=settings["PORT"] or 5432,
+    ) as raw:
+        started = time.perf_counter()
+        for contact, line, status, when in changes:
+            with raw.transaction(), raw.cursor() as cursor:
+                cursor.execute(
+                    "INSERT INTO crm_consentevent (contact_id, line_id, status, previous_status,"
+                    " outcome, source, keyword, note, occurred_at, recorded_at)"
+                    " VALUES (%s, %s, %s, '', 'changed', 'import', '', 'benchmark.csv', %s, now())"
+                    " RETURNING id",
+                    (contact.pk, line.pk, status, when),
+                )
+                (event_id,) = cursor.fetchone()
+                cursor.execute(
+                    "INSERT INTO crm_consent (contact_id, line_id, status, since, cause_id,"
+                    " latest_at) VALUES (%s, %s, %s, %s, %s, %s)"
+                    " ON CONFLICT (contact_id, line_id) DO UPDATE SET status = EXCLUDED.status,"
+                    " since = EXCLUDED.since, cause_id = EXCLUDED.cause_id,"
+                    " latest_at = EXCLUDED.latest_at",
+                    (contact.pk, line.pk, status, when, event_id, when),
+                )
+        return time.perf_counter() - started
+
+
+def gate(rng, account, line) -> None:
+    """Give 100,000 recipients a mix of statuses on the line, then send to all of them."""
+    recipients = Contact.objects.bulk_create(
+        (
+            Contact(account=account, phone=f"+1646{n:07d}", name=f"Recipient {n}")
+            for n in range(RECIPIENTS)
+        ),
+        batch_size=5000,
+    )
+    now = timezone.now()
+    decided = [(c, rng.choice(STATUSES)) for c in recipients if rng.random() < 0.66]
+    events = ConsentEvent.objects.bulk_create(
+        (
+            ConsentEvent(
+                contact=contact,
+                line=line,
+                status=status,
+                outcome=ConsentOutcome.CHANGED,
+                source=ConsentSource.IMPORT,
+                note="benchmark.csv",
+                occurred_at=now,
+            )
+            for contact, status in decided
+        ),
+        batch_size=5000,
+    )
+    Consent.objects.bulk_create(
+        (
+            Consent(
+                contact=event.contact,
+                line=line,
+                status=event.status,
+                since=now,
+                cause=event,
+                latest_at=now,
+            )
+            for event in events
+        ),
+        batch_size=5000,
+    )
+    audience = account.contacts.filter(phone__startswith="+1646")
+    with CaptureQueriesContext(connection) as queries, transaction.atomic():
+        started = time.perf_counter()
+        result = send_bulk(line=line, contacts=audience, body="Benchmark broadcast")
+        seconds = time.perf_counter() - started
+        transaction.set_rollback(True)  # measure the gate and the writes, not delivery
+    reads = [q for q in queries.captured_queries if q["sql"].startswith("SELECT")]
+    writes = [q for q in queries.captured_queries if q["sql"].startswith("INSERT")]
+    print(f"Send gate: {RECIPIENTS:,} recipients of one line")
+    print(
+        f"  {seconds:.2f} s  {RECIPIENTS / seconds:,.0f} recipients/s  queued {result.queued:,}"
+        f"  blocked {result.blocked:,}"
+    )
+    print(
+        f"  queries: {len(reads)} SELECT (the consent read), {len(writes)} batched INSERT,"
+        f" {len(queries.captured_queries)} in all"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -7,9 +7,26 @@ from crm.scoping import account_of
 
 
 class AccountScopedAdmin(admin.ModelAdmin):
+    """Rows, and the choices in their forms' relations, limited to the staff user's account."""
+
     def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        if request.user.is_superuser:
+        return self._scoped(request, super().get_queryset(request))
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if field is not None and hasattr(field, "queryset"):
+            field.queryset = self._scoped(request, field.queryset)
+        return field
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        field = super().formfield_for_manytomany(db_field, request, **kwargs)
+        if field is not None:
+            field.queryset = self._scoped(request, field.queryset)
+        return field
+
+    @staticmethod
+    def _scoped(request, queryset):
+        if request.user.is_superuser or not hasattr(queryset, "for_account"):
             return queryset
         return queryset.for_account(account_of(request.user))
 

@@ -28,7 +28,8 @@ class RevocationPolicy(models.TextChoices):
 
 
 class AccountQuerySet(AccountScopedQuerySet):
-    account_path = "pk"
+    def for_account(self, account) -> "AccountQuerySet":
+        return self.filter(pk=account.pk if account else None)
 
 
 class Account(models.Model):

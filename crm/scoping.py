@@ -5,7 +5,6 @@ only through it, so isolation between accounts is not left to each view's filter
 """
 
 from django.contrib.auth.mixins import PermissionRequiredMixin
-from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
@@ -52,6 +51,4 @@ class AccountPermissionMixin(PermissionRequiredMixin):
         return account_of(self.request.user) is not None and super().has_permission()
 
     def get_queryset(self):
-        if self.model is None:
-            raise PermissionDenied
         return self.model.objects.for_account(self.request.account)

@@ -7,7 +7,7 @@ from django.contrib.admindocs.views import extract_views_from_urlpatterns, simpl
 from django.contrib.auth.models import Group, Permission
 from django.urls import get_resolver, reverse
 
-from crm.models import Contact
+from crm.models import Contact, Membership
 from crm.roles import ROLE_PERMISSIONS, Role
 from tests.conftest import make_user
 
@@ -119,3 +119,29 @@ def test_staff_of_one_account_do_not_see_another_accounts_objects_in_admin(
 
 def test_scoped_querysets_never_return_another_accounts_rows(account, contact, other_contact):
     assert list(Contact.objects.for_account(account)) == [contact]
+
+
+@pytest.mark.urls("tests.scoping_urls")
+def test_account_views_give_404_for_another_accounts_object(client, agent, contact, other_contact):
+    client.force_login(agent)
+    assert client.get(f"/probe/{contact.pk}/").status_code == 200
+    assert client.get(f"/probe/{other_contact.pk}/").status_code == 404
+    assert client.get("/probe/999999/").status_code == 404
+
+
+@pytest.mark.urls("tests.scoping_urls")
+def test_account_views_give_403_without_the_permission(client, contact, django_user_model, account):
+    user = django_user_model.objects.create_user(username="no-role", password="pw")
+    Membership.objects.create(user=user, account=account)
+    client.force_login(user)
+    assert client.get(f"/probe/{contact.pk}/").status_code == 403
+
+
+def test_admin_relation_choices_are_limited_to_the_staff_users_account(
+    client, account_staff, line, other_line
+):
+    account_staff.user_permissions.add(*Permission.objects.filter(codename="add_contact"))
+    client.force_login(account_staff)
+    form = client.get(reverse("admin:crm_contact_add")).content.decode()
+    assert "Acme Plumbing" in form
+    assert "Globex" not in form

@@ -11,19 +11,25 @@ from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import FilteredRelation, Q, QuerySet
+from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
-from django.utils.formats import date_format
 
 from capacity_sms.queueing import enqueue_on_commit
 from conversations import tasks
 from conversations.backends import ProviderRejected, get_backend
 from conversations.backends.base import OutgoingSms
-from conversations.models import Conversation, Direction, Message, MessageStatus, Purpose
+from conversations.models import (
+    Conversation,
+    ConversationStatus,
+    Direction,
+    Message,
+    MessageStatus,
+    Purpose,
+)
 from conversations.services import conversation_touch
 from crm import consent
-from crm.models import ConsentPolicy, ConsentSource, ConsentStatus, Contact, Line
+from crm.models import Consent, ConsentPolicy, ConsentSource, ConsentStatus, Contact, Line
 from crm.phones import format_phone
 from crm.selectors import contact_consent_on_line
 
@@ -31,7 +37,6 @@ MAX_BODY_LENGTH = 1600
 OPT_OUT_CONFIRMATION_WINDOW = timedelta(minutes=5)
 UNSUBSCRIBED_RECIPIENT_ERROR = "21610"
 DELIVERY_BATCH_SIZE = 500
-INSERT_BATCH_SIZE = 2000
 
 
 class SendBlocked(Exception):
@@ -67,8 +72,7 @@ def block_reason(
                 return "Not sent: the opt-out confirmation was already sent."
             if since is not None and since >= now - OPT_OUT_CONFIRMATION_WINDOW:
                 return ""
-        opted_out_on = date_format(timezone.localtime(since), "DATE_FORMAT")
-        return f"Not sent: the contact opted out of {line_label} on {opted_out_on}."
+        return f"Not sent: the contact opted out of {line_label}."
     if purpose == Purpose.OPT_OUT_CONFIRMATION:
         return "Not sent: the contact is not opted out, so there is nothing to confirm."
     if not status and line.consent_policy == ConsentPolicy.REQUIRE_OPT_IN:
@@ -122,56 +126,76 @@ def send_bulk(
     body: str,
     sent_by: AbstractBaseUser | None = None,
 ) -> BulkSendResult:
-    """Send one text to many contacts of the line's account.
+    """Send one text to many contacts of the line's account, gating all of them at once.
 
-    The gate is one query for all recipients (their consent joined in); messages and
-    conversations are written in batches and delivery is queued in chunks after commit.
+    Set-based: one INSERT ... SELECT joins each recipient's consent on the line and stores the
+    message as queued or blocked, with the reason `block_reason` gives for that status; one
+    more upserts the conversations. Django has no INSERT ... SELECT, hence the SQL here; both
+    statements run on PostgreSQL and SQLite. Delivery is queued in chunks after commit.
     """
     _check_request(contact_account_id=line.account_id, line=line, body=body)
     now = timezone.now()
-    recipients = (
-        contacts.filter(account_id=line.account_id)
-        .annotate(consent=FilteredRelation("consents", condition=Q(consents__line=line)))
-        .values_list("pk", "phone", "consent__status", "consent__since")
-        .order_by()
+    reasons = {
+        status: block_reason(line=line, status=status, since=None, now=now)
+        for status in ("", *ConsentStatus.values)
+    }
+    recipients_sql, recipients_params = (
+        contacts.filter(account_id=line.account_id).order_by().values("pk").query.sql_with_params()
     )
-    messages = []
-    for contact_id, phone, status, since in recipients:
-        reason = block_reason(line=line, status=status or "", since=since, now=now)
-        messages.append(
-            Message(
-                line=line,
-                contact_id=contact_id,
-                remote_number=phone,
-                direction=Direction.OUTBOUND,
-                body=body,
-                status=MessageStatus.BLOCKED if reason else MessageStatus.QUEUED,
-                blocked_reason=reason,
-                sent_by=sent_by,
-                occurred_at=now,
-            )
-        )
-    with transaction.atomic():
-        Message.objects.bulk_create(messages, batch_size=INSERT_BATCH_SIZE)
-        Conversation.objects.bulk_create(
+    quote = connection.ops.quote_name
+    message_table, conversation_table = (
+        quote(Message._meta.db_table),
+        quote(Conversation._meta.db_table),
+    )
+    contact_table, consent_table = quote(Contact._meta.db_table), quote(Consent._meta.db_table)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(  # only quoted table names and Django's own SQL are formatted in
+            f"INSERT INTO {message_table} (line_id, contact_id, remote_number, direction, body,"  # noqa: S608
+            " status, purpose, blocked_reason, provider_message_id, error_code, sent_by_id,"
+            " occurred_at, created_at, updated_at)"
+            " SELECT %s, decided.id, decided.phone, %s, %s,"
+            " CASE WHEN decided.reason = '' THEN %s ELSE %s END, %s, decided.reason, '', '', %s,"
+            " %s, %s, %s"
+            " FROM (SELECT c.id, c.phone, CASE COALESCE(cs.status, '')"
+            " WHEN %s THEN %s WHEN %s THEN %s ELSE %s END AS reason"
+            f" FROM {contact_table} c LEFT JOIN {consent_table} cs"
+            " ON cs.contact_id = c.id AND cs.line_id = %s"
+            f" WHERE c.id IN ({recipients_sql})) decided"
+            " RETURNING id, status",
             [
-                Conversation(
-                    account_id=line.account_id,
-                    contact_id=message.contact_id,
-                    line=line,
-                    last_message_at=now,
-                )
-                for message in messages
+                line.pk,
+                Direction.OUTBOUND,
+                body,
+                MessageStatus.QUEUED,
+                MessageStatus.BLOCKED,
+                Purpose.MESSAGE,
+                sent_by.pk if sent_by else None,
+                now,
+                now,
+                now,
+                ConsentStatus.OPTED_IN,
+                reasons[ConsentStatus.OPTED_IN],
+                ConsentStatus.OPTED_OUT,
+                reasons[ConsentStatus.OPTED_OUT],
+                reasons[""],
+                line.pk,
+                *recipients_params,
             ],
-            batch_size=INSERT_BATCH_SIZE,
-            update_conflicts=True,
-            unique_fields=["contact", "line"],
-            update_fields=["last_message_at"],
         )
-        queued = [m.pk for m in messages if m.status == MessageStatus.QUEUED]
+        stored = cursor.fetchall()
+        cursor.execute(
+            f"INSERT INTO {conversation_table}"  # noqa: S608
+            " (account_id, contact_id, line_id, status, last_message_at, created_at)"
+            f" SELECT %s, c.id, %s, %s, %s, %s FROM {contact_table} c"
+            f" WHERE c.id IN ({recipients_sql})"
+            " ON CONFLICT (contact_id, line_id)"
+            " DO UPDATE SET last_message_at = excluded.last_message_at",
+            [line.account_id, line.pk, ConversationStatus.OPEN, now, now, *recipients_params],
+        )
+        queued = sorted(pk for pk, status in stored if status == MessageStatus.QUEUED)
         for start in range(0, len(queued), DELIVERY_BATCH_SIZE):
             enqueue_on_commit(tasks.deliver_messages, queued[start : start + DELIVERY_BATCH_SIZE])
-    return BulkSendResult(queued=len(queued), blocked=len(messages) - len(queued))
+    return BulkSendResult(queued=len(queued), blocked=len(stored) - len(queued))
 
 
 def deliver(message_id: int) -> None:

@@ -225,7 +225,8 @@ def test_bulk_send_is_set_based_whatever_the_recipient_count(account, line):
             send_bulk(line=line, contacts=account.contacts.all(), body="x")
         gate = [q["sql"] for q in queries if "crm_consent" in q["sql"]]
         assert len(gate) == 1
-        assert gate[0].startswith("INSERT INTO") and "SELECT" in gate[0]
+        assert gate[0].startswith("INSERT INTO")
+        assert "SELECT" in gate[0]
         counts.append(len(queries))
     assert counts[0] == counts[1]
 

@@ -33,6 +33,12 @@ if not SECRET_KEY:
     SECRET_KEY = "insecure-development-key-only-used-while-debug-is-on"  # noqa: S105
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
+# The site's public address (https://sms.example.com): provider callbacks are addressed to it.
+PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "").rstrip("/")
+# Behind a proxy that sets X-Forwarded-Proto, the public URL is https even though the proxy
+# talks http to us; webhook signatures are computed over that public URL.
+if env_bool("TRUST_X_FORWARDED_PROTO"):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
@@ -140,10 +146,19 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
+# A broker that is down must not hold a webhook up: give up publishing quickly (the message is
+# stored and the sweep queues it later).
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.1,
+    "interval_max": 0.2,
+}
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 0.5}
 CELERY_BEAT_SCHEDULE = {
-    "requeue-stalled-outbound": {
-        "task": "conversations.tasks.requeue_stalled_messages",
-        "schedule": 60.0,
+    "sweep-pending-messages": {
+        "task": "conversations.tasks.sweep_pending_messages",
+        "schedule": 30.0,
     },
 }
 

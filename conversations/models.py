@@ -28,6 +28,14 @@ class Conversation(models.Model):
         max_length=10, choices=ConversationStatus.choices, default=ConversationStatus.OPEN
     )
     last_message_at = models.DateTimeField(default=timezone.now)
+    flagged_message = models.ForeignKey(
+        "Message",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="A message that may revoke consent, waiting for an agent to decide.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = AccountScopedQuerySet.as_manager()
@@ -106,6 +114,21 @@ class Message(models.Model):
     blocked_reason = models.CharField(max_length=300, blank=True)
     provider_message_id = models.CharField(max_length=64, blank=True)
     error_code = models.CharField(max_length=20, blank=True)
+    opt_out_type = models.CharField(
+        max_length=10, blank=True, help_text="The provider's own opt-out signal (OptOutType)."
+    )
+    media_count = models.PositiveSmallIntegerField(default=0)
+    decision = models.CharField(
+        max_length=300, blank=True, help_text="What processing made of an inbound message."
+    )
+    in_reply_to = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="replies",
+        help_text="The inbound message this automatic reply answers (at most one reply each).",
+    )
     sent_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -131,6 +154,7 @@ class Message(models.Model):
             ),
         ]
         constraints = [
+            models.UniqueConstraint(fields=["in_reply_to"], name="message_one_reply_per_inbound"),
             models.UniqueConstraint(
                 fields=["line", "provider_message_id"],
                 condition=Q(direction="inbound"),

@@ -87,8 +87,12 @@ def send_message(
     body: str,
     sent_by: AbstractBaseUser | None = None,
     purpose: str = Purpose.MESSAGE,
+    in_reply_to: Message | None = None,
 ) -> Message:
-    """Queue a message to the contact on the line, or store it blocked and raise SendBlocked."""
+    """Queue a message to the contact on the line, or store it blocked and raise SendBlocked.
+
+    `in_reply_to` marks an automatic reply to an inbound message; there is at most one.
+    """
     _check_request(contact_account_id=contact.account_id, line=line, body=body)
     now = timezone.now()
     with transaction.atomic():
@@ -104,6 +108,7 @@ def send_message(
             blocked_reason=reason,
             purpose=purpose,
             sent_by=sent_by,
+            in_reply_to=in_reply_to,
             occurred_at=now,
         )
         if not reason:
@@ -152,10 +157,10 @@ def send_bulk(
         cursor.execute(  # only quoted table names and Django's own SQL are formatted in
             f"INSERT INTO {message_table} (line_id, contact_id, remote_number, direction, body,"  # noqa: S608
             " status, purpose, blocked_reason, provider_message_id, error_code, sent_by_id,"
-            " occurred_at, created_at, updated_at)"
+            " occurred_at, created_at, updated_at, opt_out_type, media_count, decision)"
             " SELECT %s, decided.id, decided.phone, %s, %s,"
             " CASE WHEN decided.reason = '' THEN %s ELSE %s END, %s, decided.reason, '', '', %s,"
-            " %s, %s, %s"
+            " %s, %s, %s, '', 0, ''"
             " FROM (SELECT c.id, c.phone, CASE COALESCE(cs.status, '')"
             " WHEN %s THEN %s WHEN %s THEN %s ELSE %s END AS reason"
             f" FROM {contact_table} c LEFT JOIN {consent_table} cs"

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from conversations.models import Conversation
+from conversations.models import Conversation, ConversationStatus
 from crm.models import Contact, Line
 
 
@@ -16,4 +16,13 @@ def conversation_touch(*, contact: Contact, line: Line, at: datetime) -> Convers
     if not created and conversation.last_message_at < at:
         conversation.last_message_at = at
         conversation.save(update_fields=["last_message_at"])
+    return conversation
+
+
+def conversation_receive(*, contact: Contact, line: Line, at: datetime) -> Conversation:
+    """The conversation an inbound message lands in; a closed one opens again."""
+    conversation = conversation_touch(contact=contact, line=line, at=at)
+    if conversation.status == ConversationStatus.CLOSED:
+        conversation.status = ConversationStatus.OPEN
+        conversation.save(update_fields=["status"])
     return conversation

@@ -6,11 +6,13 @@ from celery import shared_task
 from django.db import OperationalError
 from django.utils import timezone
 
-from conversations import sending
+from conversations import inbound, sending
 from conversations.backends import ProviderUnavailable
 from conversations.models import Direction, Message, MessageStatus
 
-STALLED_AFTER = timedelta(minutes=2)
+INBOUND_STALLED_AFTER = timedelta(minutes=1)
+OUTBOUND_STALLED_AFTER = timedelta(minutes=2)
+SWEEP_LIMIT = 10_000
 
 RETRYING = {
     "acks_late": True,
@@ -32,16 +34,35 @@ def deliver_messages(message_ids: list[int]) -> None:
         sending.deliver(message_id)
 
 
+@shared_task(**RETRYING)
+def process_inbound_message(message_id: int) -> None:
+    inbound.process_inbound(message_id)
+
+
 @shared_task(acks_late=True)
-def requeue_stalled_messages() -> int:
-    """Queue again outbound messages still queued minutes later (say, the broker was down)."""
-    stalled = list(
+def sweep_pending_messages() -> dict[str, int]:
+    """Queue again what waits too long: inbound not processed, outbound not handed over.
+
+    Covers a broker that was down when the message was stored; both tasks are idempotent, so a
+    message queued twice is still handled once.
+    """
+    now = timezone.now()
+    unprocessed = list(
+        Message.objects.filter(
+            direction=Direction.INBOUND,
+            status=MessageStatus.RECEIVED,
+            created_at__lt=now - INBOUND_STALLED_AFTER,
+        ).values_list("pk", flat=True)[:SWEEP_LIMIT]
+    )
+    for message_id in unprocessed:
+        process_inbound_message.delay(message_id)
+    undelivered = list(
         Message.objects.filter(
             direction=Direction.OUTBOUND,
             status=MessageStatus.QUEUED,
-            created_at__lt=timezone.now() - STALLED_AFTER,
-        ).values_list("pk", flat=True)[:10_000]
+            created_at__lt=now - OUTBOUND_STALLED_AFTER,
+        ).values_list("pk", flat=True)[:SWEEP_LIMIT]
     )
-    for start in range(0, len(stalled), sending.DELIVERY_BATCH_SIZE):
-        deliver_messages.delay(stalled[start : start + sending.DELIVERY_BATCH_SIZE])
-    return len(stalled)
+    for start in range(0, len(undelivered), sending.DELIVERY_BATCH_SIZE):
+        deliver_messages.delay(undelivered[start : start + sending.DELIVERY_BATCH_SIZE])
+    return {"inbound": len(unprocessed), "outbound": len(undelivered)}

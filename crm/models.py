@@ -45,6 +45,14 @@ class Account(models.Model):
     revocation_policy = models.CharField(
         max_length=10, choices=RevocationPolicy.choices, default=RevocationPolicy.OPT_OUT
     )
+    twilio_account_sid = models.CharField(
+        max_length=64, blank=True, help_text="Empty: the TWILIO_ACCOUNT_SID setting."
+    )
+    twilio_auth_token = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="Checks webhook signatures for this account's lines. Empty: TWILIO_AUTH_TOKEN.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = AccountQuerySet.as_manager()

@@ -11,7 +11,7 @@ from conversations.backends import ProviderRejected
 from conversations.backends.base import OutgoingSms
 from conversations.models import Conversation, Message, MessageStatus, Purpose
 from conversations.sending import SendBlocked, send_bulk, send_message
-from conversations.tasks import requeue_stalled_messages
+from conversations.tasks import sweep_pending_messages
 from crm import consent
 from crm.models import ConsentPolicy, ConsentSource, ConsentStatus, Contact
 
@@ -186,7 +186,7 @@ def test_stalled_queued_messages_are_queued_again(contact, line, outbox):
         occurred_at=timezone.now(),
     )
     Message.objects.filter(pk=message.pk).update(created_at=timezone.now() - timedelta(minutes=5))
-    assert requeue_stalled_messages() == 1
+    assert sweep_pending_messages() == {"inbound": 0, "outbound": 1}
     message.refresh_from_db()
     assert message.status == MessageStatus.SENT
     assert len(outbox) == 1

@@ -1,0 +1,179 @@
+"""Messages from contacts and delivery reports: stored first, then processed by a worker."""
+
+import logging
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from capacity_sms.queueing import enqueue_on_commit
+from conversations import sending, tasks
+from conversations.models import Direction, Message, MessageStatus
+from conversations.services import conversation_receive
+from crm import consent
+from crm.models import ConsentOutcome, ConsentSource, ConsentStatus, Contact, Line
+from keywords.decisions import Action, Decision, decide
+from keywords.selectors import responders_for_line
+
+logger = logging.getLogger(__name__)
+
+PROVIDER_STATUSES = {
+    "sent": MessageStatus.SENT,
+    "delivered": MessageStatus.DELIVERED,
+    "read": MessageStatus.DELIVERED,
+    "undelivered": MessageStatus.FAILED,
+    "failed": MessageStatus.FAILED,
+    "canceled": MessageStatus.FAILED,
+}
+STATUS_RANK = {
+    MessageStatus.QUEUED: 0,
+    MessageStatus.SENT: 1,
+    MessageStatus.DELIVERED: 2,
+    MessageStatus.FAILED: 2,
+}
+
+
+def receive_inbound(
+    *,
+    line: Line,
+    provider_message_id: str,
+    from_number: str,
+    body: str,
+    media_count: int = 0,
+    opt_out_type: str = "",
+    occurred_at: datetime | None = None,
+) -> tuple[Message, bool]:
+    """Store a message from a contact and queue its processing; a repeated delivery is a no-op.
+
+    Returns the message and whether it is new. NUL characters, which PostgreSQL text cannot
+    hold, are kept visible as U+FFFD rather than dropped.
+    """
+    with transaction.atomic():
+        message, created = Message.objects.get_or_create(
+            line=line,
+            direction=Direction.INBOUND,
+            provider_message_id=provider_message_id,
+            defaults={
+                "remote_number": from_number,
+                "body": body.replace("\x00", "\ufffd"),
+                "status": MessageStatus.RECEIVED,
+                "media_count": media_count,
+                "opt_out_type": opt_out_type,
+                "occurred_at": occurred_at or timezone.now(),
+            },
+        )
+        if created:
+            enqueue_on_commit(tasks.process_inbound_message, message.pk)
+    return message, created
+
+
+def process_inbound(message_id: int) -> Message | None:
+    """Apply an inbound message: contact, conversation, consent, reply. Idempotent.
+
+    Returns None when the message is not waiting for processing (done already, or unknown).
+    """
+    with transaction.atomic():
+        message = (
+            Message.objects.select_for_update(of=("self",))
+            .select_related("line__account")
+            .filter(pk=message_id, direction=Direction.INBOUND, status=MessageStatus.RECEIVED)
+            .first()
+        )
+        if message is None:
+            return None
+        line = message.line
+        contact, _ = Contact.objects.get_or_create(
+            account_id=line.account_id, phone=message.remote_number
+        )
+        conversation = conversation_receive(contact=contact, line=line, at=message.occurred_at)
+        decision = decide(
+            account=line.account,
+            body=message.body,
+            opt_out_type=message.opt_out_type,
+            responders=responders_for_line(line),
+        )
+        changed = _apply(decision, message, contact, line)
+        if decision.action == Action.FLAG:
+            conversation.flagged_message = message
+            conversation.save(update_fields=["flagged_message"])
+        message.contact = contact
+        message.status = MessageStatus.PROCESSED
+        message.decision = _describe(decision, changed)[
+            : Message._meta.get_field("decision").max_length
+        ]
+        message.save(update_fields=["contact", "status", "decision", "updated_at"])
+        if decision.reply and (changed or not decision.changes_consent):
+            try:
+                sending.send_message(
+                    contact=contact,
+                    line=line,
+                    body=decision.reply,
+                    purpose=decision.reply_purpose,
+                    in_reply_to=message,
+                )
+            except sending.SendBlocked as blocked:
+                logger.info("Reply to message %s blocked: %s", message.pk, blocked.reason)
+    return message
+
+
+def _apply(decision: Decision, message: Message, contact: Contact, line: Line) -> bool:
+    """Record the consent change the decision calls for; whether the status changed."""
+    if not decision.changes_consent:
+        return False
+    event = consent.record_consent(
+        contact=contact,
+        line=line,
+        status=(
+            ConsentStatus.OPTED_OUT if decision.action == Action.OPT_OUT else ConsentStatus.OPTED_IN
+        ),
+        source=decision.source,
+        message=message,
+        responder=decision.responder,
+        keyword=decision.keyword,
+        occurred_at=message.occurred_at,
+    )
+    return event.outcome == ConsentOutcome.CHANGED
+
+
+def _describe(decision: Decision, changed: bool) -> str:
+    if not decision.changes_consent:
+        return f"{decision.rule}: {Action(decision.action).label.lower()}"
+    effect = "opted out" if decision.action == Action.OPT_OUT else "opted in"
+    return f"{decision.rule}: {effect}" + ("" if changed else " (no change)")
+
+
+def record_delivery_status(
+    *, line: Line, provider_message_id: str, provider_status: str, error_code: str = ""
+) -> Message | None:
+    """Move an outbound message forward to sent, delivered or failed; never backwards.
+
+    A failure with Twilio's 21610 (recipient unsubscribed) records an opt-out. Returns None for
+    a message we do not know.
+    """
+    with transaction.atomic():
+        message = (
+            Message.objects.select_for_update(of=("self",))
+            .select_related("contact", "line")
+            .filter(
+                line=line, direction=Direction.OUTBOUND, provider_message_id=provider_message_id
+            )
+            .first()
+        )
+        if message is None:
+            return None
+        status = PROVIDER_STATUSES.get(provider_status.strip().lower())
+        current_rank = STATUS_RANK.get(message.status)
+        if status is None or current_rank is None or STATUS_RANK[status] <= current_rank:
+            return message
+        message.status = status
+        message.error_code = error_code if status == MessageStatus.FAILED else ""
+        message.save(update_fields=["status", "error_code", "updated_at"])
+        if status == MessageStatus.FAILED and error_code == sending.UNSUBSCRIBED_RECIPIENT_ERROR:
+            consent.opt_out(
+                contact=message.contact,
+                line=message.line,
+                source=ConsentSource.PROVIDER_ERROR,
+                message=message,
+                note=f"Provider error {error_code}: recipient unsubscribed.",
+            )
+    return message

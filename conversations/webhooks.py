@@ -1,0 +1,140 @@
+"""Twilio webhooks: inbound messages and delivery status callbacks.
+
+Every request is authenticated with `X-Twilio-Signature` (the `twilio` package's validator,
+over the public URL, with the auth token of the line's account or the TWILIO_AUTH_TOKEN
+setting) before anything is read into the database; with no token configured nothing is
+accepted, DEBUG or not. Answers: 403 bad or missing signature, 404 unknown line, 400 malformed
+or oversized, 200 (with empty TwiML for messages) otherwise, duplicates included.
+"""
+
+import logging
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import ValidationError
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseForbidden,
+    HttpResponseNotFound,
+)
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
+
+from conversations.inbound import receive_inbound, record_delivery_status
+from crm.models import Line
+from crm.phones import normalize_phone
+
+logger = logging.getLogger(__name__)
+
+MAX_REQUEST_BYTES = 64 * 1024
+MAX_BODY_CHARACTERS = 10_000
+
+
+class PhoneField(forms.CharField):
+    def to_python(self, value):
+        return normalize_phone(super().to_python(value))
+
+
+class InboundMessageForm(forms.Form):
+    MessageSid = forms.CharField(max_length=64)
+    AccountSid = forms.CharField(max_length=64)
+    From = PhoneField(max_length=64)
+    Body = forms.CharField(required=False, strip=False, max_length=MAX_BODY_CHARACTERS)
+    NumMedia = forms.IntegerField(required=False, min_value=0, max_value=100)
+    OptOutType = forms.CharField(required=False, max_length=10)
+
+    def clean_OptOutType(self) -> str:
+        return self.cleaned_data["OptOutType"].strip().upper()
+
+
+class StatusCallbackForm(forms.Form):
+    MessageSid = forms.CharField(max_length=64)
+    MessageStatus = forms.CharField(max_length=20)
+    ErrorCode = forms.CharField(required=False, max_length=20)
+
+
+@csrf_exempt
+@login_not_required
+@require_POST
+def twilio_inbound_message(request: HttpRequest) -> HttpResponse:
+    line, refusal = _authenticated_line(request, number_field="To")
+    if refusal:
+        return refusal
+    form = InboundMessageForm(request.POST)
+    if not form.is_valid():
+        return _malformed(form)
+    data = form.cleaned_data
+    receive_inbound(
+        line=line,
+        provider_message_id=data["MessageSid"],
+        from_number=data["From"],
+        body=data["Body"],
+        media_count=data["NumMedia"] or 0,
+        opt_out_type=data["OptOutType"],
+    )
+    return HttpResponse(str(MessagingResponse()), content_type="text/xml")
+
+
+@csrf_exempt
+@login_not_required
+@require_POST
+def twilio_status_callback(request: HttpRequest) -> HttpResponse:
+    line, refusal = _authenticated_line(request, number_field="From")
+    if refusal:
+        return refusal
+    form = StatusCallbackForm(request.POST)
+    if not form.is_valid():
+        return _malformed(form)
+    data = form.cleaned_data
+    message = record_delivery_status(
+        line=line,
+        provider_message_id=data["MessageSid"],
+        provider_status=data["MessageStatus"],
+        error_code=data["ErrorCode"],
+    )
+    if message is None:
+        logger.warning("Status callback for unknown message %s on %s", data["MessageSid"], line)
+        return HttpResponseNotFound("Unknown message.")
+    return HttpResponse(status=204)
+
+
+def _authenticated_line(
+    request: HttpRequest, *, number_field: str
+) -> tuple[Line | None, HttpResponse | None]:
+    """The line the request is about, once its signature is proven; or the refusal to send."""
+    declared = request.META.get("CONTENT_LENGTH") or "0"
+    if not declared.isdigit() or int(declared) > MAX_REQUEST_BYTES:
+        return None, HttpResponseBadRequest("Request too large.")
+    line = _line_for(request.POST.get(number_field, ""))
+    token = (line.account.twilio_auth_token if line else "") or settings.TWILIO_AUTH_TOKEN
+    if not token:
+        logger.error("Webhook refused: no Twilio auth token for %r", request.POST.get(number_field))
+        return None, HttpResponseForbidden("No auth token is configured for this line.")
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if not RequestValidator(token).validate(request.build_absolute_uri(), request.POST, signature):
+        logger.warning("Webhook refused: bad signature from %s", request.META.get("REMOTE_ADDR"))
+        return None, HttpResponseForbidden("Invalid signature.")
+    if line is None:
+        logger.warning("Webhook for unknown line %r", request.POST.get(number_field))
+        return None, HttpResponseNotFound("Unknown line.")
+    return line, None
+
+
+def _line_for(number: str) -> Line | None:
+    try:
+        e164 = normalize_phone(number)
+    except ValidationError:
+        return None
+    return Line.objects.select_related("account").filter(number=e164).first()
+
+
+def _malformed(form: forms.Form) -> HttpResponse:
+    return HttpResponseBadRequest(
+        "Malformed request: "
+        + "; ".join(f"{field}: {' '.join(errors)}" for field, errors in form.errors.items())
+    )

@@ -1,0 +1,146 @@
+"""What an inbound message means for consent, and what to answer (SPEC section 2).
+
+Pure: given the account, the message and the responders that apply, it decides; the worker
+applies the decision and the message tester shows it, so both always agree.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.db import models
+
+from conversations.models import Purpose
+from crm.models import Account, ConsentSource, RevocationPolicy
+from keywords.matching import KeywordKind, match_builtin, matches
+from keywords.models import KeywordResponder, ResponderAction
+from keywords.revocation import detect_revocation
+
+
+class Action(models.TextChoices):
+    OPT_OUT = "opt_out", "Opt out"
+    OPT_IN = "opt_in", "Opt in"
+    HELP = "help", "Help reply"
+    REPLY = "reply", "Reply only"
+    FLAG = "flag", "Flag for review"
+    NOTHING = "nothing", "No action"
+
+
+PROVIDER_SIGNALS = {"STOP": Action.OPT_OUT, "START": Action.OPT_IN, "HELP": Action.HELP}
+
+
+@dataclass(frozen=True)
+class Decision:
+    rule: str
+    action: str
+    source: str = ""
+    keyword: str = ""
+    responder: KeywordResponder | None = None
+    reply: str = ""
+    reply_purpose: str = Purpose.MESSAGE
+
+    @property
+    def changes_consent(self) -> bool:
+        return self.action in (Action.OPT_OUT, Action.OPT_IN)
+
+
+def render_reply(template: str, account: Account) -> str:
+    """Fill the two placeholders replies may use; any other brace stays as typed."""
+    return (
+        template.replace("{account}", account.name)
+        .replace("{help_contact}", account.help_contact)
+        .strip()
+    )
+
+
+def decide(
+    *,
+    account: Account,
+    body: str,
+    responders: Sequence[KeywordResponder],
+    opt_out_type: str = "",
+) -> Decision:
+    """The first rule that matches: provider signal, responders, built-in keywords, phrases.
+
+    `responders` are the active ones for the message's line, line-bound first. Provider
+    signals get no reply from us: the provider has already answered the contact.
+    """
+    signal = (opt_out_type or "").strip().upper()
+    if signal in PROVIDER_SIGNALS:
+        action = PROVIDER_SIGNALS[signal]
+        return Decision(
+            rule=f"Carrier signal {signal}",
+            action=action,
+            source=ConsentSource.CARRIER_SIGNAL if action != Action.HELP else "",
+            keyword=signal,
+        )
+    for responder in responders:
+        keyword = next((word for word in responder.keywords if matches(body, word)), None)
+        if keyword is not None:
+            return _responder_decision(account, responder, keyword)
+    builtin = match_builtin(body)
+    if builtin is not None:
+        return _builtin_decision(account, *builtin)
+    reason = detect_revocation(body)
+    if reason is not None:
+        if account.revocation_policy == RevocationPolicy.FLAG:
+            return Decision(rule=f"Possible revocation ({reason})", action=Action.FLAG)
+        return Decision(
+            rule=f"Revocation phrase ({reason})",
+            action=Action.OPT_OUT,
+            source=ConsentSource.PHRASE,
+            reply=render_reply(account.opt_out_reply, account),
+            reply_purpose=Purpose.OPT_OUT_CONFIRMATION,
+        )
+    return Decision(rule="No keyword or revocation phrase", action=Action.NOTHING)
+
+
+def _responder_decision(account: Account, responder: KeywordResponder, keyword: str) -> Decision:
+    action = {
+        ResponderAction.OPT_IN: Action.OPT_IN,
+        ResponderAction.OPT_OUT: Action.OPT_OUT,
+        ResponderAction.REPLY_ONLY: Action.REPLY,
+    }[responder.action]
+    default_reply = {
+        Action.OPT_IN: account.opt_in_reply,
+        Action.OPT_OUT: account.opt_out_reply,
+        Action.REPLY: "",
+    }[action]
+    return Decision(
+        rule=f"Keyword responder “{responder.name}” ({keyword})",
+        action=action,
+        source=ConsentSource.KEYWORD if action != Action.REPLY else "",
+        keyword=keyword,
+        responder=responder,
+        reply=render_reply(responder.reply or default_reply, account),
+        reply_purpose=(
+            Purpose.OPT_OUT_CONFIRMATION if action == Action.OPT_OUT else Purpose.MESSAGE
+        ),
+    )
+
+
+def _builtin_decision(account: Account, kind: str, keyword: str) -> Decision:
+    rule = f"Built-in keyword {keyword}"
+    if kind == KeywordKind.OPT_OUT:
+        return Decision(
+            rule=rule,
+            action=Action.OPT_OUT,
+            source=ConsentSource.KEYWORD,
+            keyword=keyword,
+            reply=render_reply(account.opt_out_reply, account),
+            reply_purpose=Purpose.OPT_OUT_CONFIRMATION,
+        )
+    if kind == KeywordKind.OPT_IN:
+        return Decision(
+            rule=rule,
+            action=Action.OPT_IN,
+            source=ConsentSource.KEYWORD,
+            keyword=keyword,
+            reply=render_reply(account.opt_in_reply, account),
+        )
+    return Decision(
+        rule=rule,
+        action=Action.HELP,
+        keyword=keyword,
+        reply=render_reply(account.help_reply, account),
+        reply_purpose=Purpose.HELP_REPLY,
+    )

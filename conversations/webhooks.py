@@ -13,6 +13,7 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
+from django.core.validators import ProhibitNullCharactersValidator
 from django.http import (
     HttpRequest,
     HttpResponse,
@@ -40,11 +41,23 @@ class PhoneField(forms.CharField):
         return normalize_phone(super().to_python(value))
 
 
+class MessageBodyField(forms.CharField):
+    """Text as the contact typed it: NUL characters included (receive_inbound makes them safe)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.validators = [
+            validator
+            for validator in self.validators
+            if not isinstance(validator, ProhibitNullCharactersValidator)
+        ]
+
+
 class InboundMessageForm(forms.Form):
     MessageSid = forms.CharField(max_length=64)
     AccountSid = forms.CharField(max_length=64)
     From = PhoneField(max_length=64)
-    Body = forms.CharField(required=False, strip=False, max_length=MAX_BODY_CHARACTERS)
+    Body = MessageBodyField(required=False, strip=False, max_length=MAX_BODY_CHARACTERS)
     NumMedia = forms.IntegerField(required=False, min_value=0, max_value=100)
     OptOutType = forms.CharField(required=False, max_length=10)
 

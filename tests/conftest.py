@@ -13,6 +13,7 @@ from conversations.models import Direction, Message, MessageStatus
 from crm.models import Account, Contact, Line
 from crm.roles import Role
 from crm.services import membership_set
+from tests.webhook_client import TOKEN, post_inbound
 
 
 def pytest_addoption(parser):
@@ -117,3 +118,22 @@ def inbound_message(contact: Contact, line: Line, body: str, at: datetime | None
         provider_message_id=f"SM{Message.objects.count() + 1:032d}",
         occurred_at=at,
     )
+
+
+@pytest.fixture
+def signed_account(account):
+    """The account with its own Twilio auth token, so signed webhooks for its lines pass."""
+    account.twilio_auth_token = TOKEN
+    account.save()
+    return account
+
+
+@pytest.fixture
+def deliver(django_capture_on_commit_callbacks):
+    """POST a signed inbound message, then run what it queued as a worker would."""
+
+    def post(client, params, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return post_inbound(client, params, **kwargs)
+
+    return post

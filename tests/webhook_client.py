@@ -1,0 +1,54 @@
+"""Signed Twilio-format requests for tests: signatures computed by the `twilio` package."""
+
+import itertools
+
+from django.urls import reverse
+from twilio.request_validator import RequestValidator
+
+TOKEN = "test-auth-token"
+_sids = itertools.count(1)
+
+
+def new_sid() -> str:
+    return f"SM{next(_sids):032x}"
+
+
+def inbound_params(line, sender="+12025550143", body="STOP", **extra) -> dict[str, str]:
+    return {
+        "MessageSid": new_sid(),
+        "AccountSid": "AC" + "1" * 32,
+        "From": sender,
+        "To": line.number,
+        "Body": body,
+        "NumMedia": "0",
+        **extra,
+    }
+
+
+def post_signed(
+    client,
+    route: str,
+    params: dict[str, str],
+    *,
+    token: str = TOKEN,
+    signed_url: str | None = None,
+    sent_params: dict[str, str] | None = None,
+    **request_extra,
+):
+    """POST `sent_params` (default: `params`) signed over `params` and `signed_url`."""
+    url = signed_url or f"http://testserver{reverse(route)}"
+    signature = RequestValidator(token).compute_signature(url, params)
+    return client.post(
+        reverse(route),
+        sent_params if sent_params is not None else params,
+        HTTP_X_TWILIO_SIGNATURE=signature,
+        **request_extra,
+    )
+
+
+def post_inbound(client, params, **kwargs):
+    return post_signed(client, "twilio-inbound-message", params, **kwargs)
+
+
+def post_status(client, params, **kwargs):
+    return post_signed(client, "twilio-status", params, **kwargs)

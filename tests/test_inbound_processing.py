@@ -212,6 +212,7 @@ def test_processing_query_count_does_not_grow_with_history(client, deliver, line
             text(client, deliver, line, body)
         return len(queries)
 
+    text(client, deliver, line, "START")
     first = queries_for("STOP")
     for _ in range(20):
         text(client, deliver, line, "more history")

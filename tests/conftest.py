@@ -4,6 +4,7 @@ import os
 from datetime import datetime
 
 import pytest
+from django.apps import apps as django_apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.utils import timezone
@@ -11,7 +12,7 @@ from django.utils import timezone
 from conversations.backends import locmem
 from conversations.models import Direction, Message, MessageStatus
 from crm.models import Account, Contact, Line
-from crm.roles import Role
+from crm.roles import Role, sync_role_groups
 from crm.services import membership_set
 from tests.webhook_client import TOKEN, post_inbound
 
@@ -76,6 +77,7 @@ def other_contact(other_account) -> Contact:
 
 
 def make_user(account: Account, role: Role, username: str | None = None, **extra):
+    sync_role_groups(django_apps)  # transactional tests flush what the data migration made
     user = get_user_model().objects.create_user(
         username=username or f"{role.value}-{account.pk}", password="pw", **extra
     )

@@ -1,38 +1,62 @@
-"""The send path through Redis and a real Celery worker (not eager mode)."""
+"""Through Redis and a real Celery worker (not eager mode): sending, inbound, broker outages."""
 
+import threading
 import time
+from datetime import timedelta
 
 import pytest
 from celery.contrib.testing.worker import start_worker
+from django.db import connection
+from django.test import Client
+from django.utils import timezone
 
 from capacity_sms.celery import app
-from conversations.models import MessageStatus
+from conversations.models import Direction, Message, MessageStatus, Purpose
 from conversations.sending import SendBlocked, send_message
+from conversations.tasks import sweep_pending_messages
 from crm import consent
-from crm.models import ConsentSource
+from crm.models import Consent, ConsentEvent, ConsentSource, ConsentStatus, Contact
+from tests.webhook_client import inbound_params, post_inbound
 
-pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.redis,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("signed_account"),
+]
+CLOSED_PORT_BROKER = "redis://127.0.0.1:1/0"
+
+
+def use_broker(url: str | None, *, eager: bool) -> None:
+    """Point the Celery app at another broker, dropping the pooled connections to the old one."""
+    if url is not None:
+        app.conf.broker_url = url
+    app.conf.task_always_eager = eager
+    app._pool = None
+    app.amqp._producer_pool = None
 
 
 @pytest.fixture
-def worker():
-    app.conf.task_always_eager = False
+def redis_broker():
+    original = app.conf.broker_url
+    use_broker(original, eager=False)
+    yield original
+    use_broker(original, eager=True)
+
+
+@pytest.fixture
+def worker(redis_broker):
     app.control.purge()
-    try:
-        with start_worker(app, perform_ping_check=False, shutdown_timeout=20) as running:
-            yield running
-    finally:
-        app.conf.task_always_eager = True
+    with start_worker(app, perform_ping_check=False, shutdown_timeout=20) as running:
+        yield running
 
 
-def wait_for_status(message, status, timeout=15.0):
+def wait_until(check, timeout=20.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        message.refresh_from_db()
-        if message.status == status:
+        if check():
             return
         time.sleep(0.1)
-    raise AssertionError(f"message still {message.status!r}, expected {status!r}")
+    raise AssertionError("timed out waiting for the worker")
 
 
 def test_worker_delivers_a_queued_message_and_the_gate_blocks_after_an_opt_out(
@@ -40,10 +64,88 @@ def test_worker_delivers_a_queued_message_and_the_gate_blocks_after_an_opt_out(
 ):
     message = send_message(contact=contact, line=line, body="From a real worker", sent_by=agent)
     assert message.status == MessageStatus.QUEUED
-    wait_for_status(message, MessageStatus.SENT)
+    wait_until(lambda: Message.objects.get(pk=message.pk).status == MessageStatus.SENT)
     assert [sms.body for sms in outbox] == ["From a real worker"]
 
     consent.opt_out(contact=contact, line=line, source=ConsentSource.AGENT, user=agent)
     with pytest.raises(SendBlocked):
         send_message(contact=contact, line=line, body="Never sent", sent_by=agent)
+    assert len(outbox) == 1
+
+
+def test_signed_stop_through_the_worker_opts_out_that_line_only(
+    worker, line, second_line, agent, outbox
+):
+    response = post_inbound(Client(), inbound_params(line, body="STOP"))
+    assert response.status_code == 200
+    wait_until(
+        lambda: Message.objects.filter(
+            direction=Direction.OUTBOUND, status=MessageStatus.SENT
+        ).exists()
+    )
+    contact = Contact.objects.get(phone="+12025550143")
+    assert Consent.objects.get(contact=contact, line=line).status == ConsentStatus.OPTED_OUT
+    assert not Consent.objects.filter(contact=contact, line=second_line).exists()
+    confirmation = Message.objects.get(direction=Direction.OUTBOUND)
+    assert confirmation.purpose == Purpose.OPT_OUT_CONFIRMATION
+    assert len(outbox) == 1
+    with pytest.raises(SendBlocked):
+        send_message(contact=contact, line=line, body="Promo", sent_by=agent)
+    send_message(contact=contact, line=second_line, body="Other line is fine", sent_by=agent)
+
+
+def test_with_redis_down_the_webhook_answers_fast_and_the_sweep_processes_once(
+    redis_broker, line, outbox
+):
+    use_broker(CLOSED_PORT_BROKER, eager=False)
+    started = time.monotonic()
+    response = post_inbound(Client(), inbound_params(line, body="STOP"))
+    elapsed = time.monotonic() - started
+    assert response.status_code == 200
+    assert elapsed < 1.0
+    stored = Message.objects.get(direction=Direction.INBOUND)
+    assert stored.status == MessageStatus.RECEIVED
+
+    use_broker(redis_broker, eager=False)
+    app.control.purge()
+    Message.objects.filter(pk=stored.pk).update(created_at=timezone.now() - timedelta(minutes=2))
+    with start_worker(app, perform_ping_check=False, shutdown_timeout=20):
+        sweep_pending_messages.delay()
+        sweep_pending_messages.delay()
+        wait_until(
+            lambda: Message.objects.filter(
+                direction=Direction.OUTBOUND, status=MessageStatus.SENT
+            ).exists()
+        )
+        time.sleep(1)  # let a second, duplicate processing show itself if there were one
+    stored.refresh_from_db()
+    assert stored.status == MessageStatus.PROCESSED
+    assert ConsentEvent.objects.count() == 1
+    assert Message.objects.filter(direction=Direction.OUTBOUND).count() == 1
+    assert len(outbox) == 1
+
+
+@pytest.mark.postgres
+def test_the_same_delivery_in_two_threads_at_once_is_stored_and_answered_once(line, outbox):
+    use_broker(None, eager=True)
+    params = inbound_params(line, body="STOP")
+    barrier = threading.Barrier(2)
+    statuses = []
+
+    def post():
+        try:
+            barrier.wait(timeout=10)
+            statuses.append(post_inbound(Client(), params).status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=post) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert statuses == [200, 200]
+    assert Message.objects.filter(direction=Direction.INBOUND).count() == 1
+    assert ConsentEvent.objects.count() == 1
+    assert Message.objects.filter(direction=Direction.OUTBOUND).count() == 1
     assert len(outbox) == 1

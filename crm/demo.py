@@ -22,6 +22,7 @@ from keywords.models import KeywordResponder, ResponderAction
 
 ACCOUNT_NAME = "Bayside Dental"
 DEMO_PASSWORD = "demo-password"  # noqa: S105  (printed for people trying the demo)
+DEMO_TWILIO_TOKEN = "demo-twilio-auth-token"  # noqa: S105  (signs simulated texts in the demo)
 CONTACT_COUNT = 300
 
 LINES = (
@@ -79,7 +80,11 @@ def seed_demo() -> DemoSummary:
     now = timezone.now().replace(microsecond=0)
     with transaction.atomic():
         account, _ = Account.objects.get_or_create(
-            name=ACCOUNT_NAME, defaults={"help_contact": "(415) 555-0199 or hello@example.com"}
+            name=ACCOUNT_NAME,
+            defaults={
+                "help_contact": "(415) 555-0199 or hello@example.com",
+                "twilio_auth_token": DEMO_TWILIO_TOKEN,
+            },
         )
         lines = [
             Line.objects.get_or_create(

@@ -14,27 +14,17 @@ real data. Prints:
 
 import os
 import random
-import sys
 import time
 from datetime import timedelta
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "capacity_sms.settings")
-os.environ.setdefault("SECRET_KEY", "benchmark-only")
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from support import raw_connection, throwaway_database
 
-import django
-
-django.setup()
-
-import psycopg  # noqa: E402
-from django.db import connection, transaction  # noqa: E402
-from django.test.utils import CaptureQueriesContext  # noqa: E402
-from django.utils import timezone  # noqa: E402
-
-from conversations.sending import send_bulk  # noqa: E402
-from crm import consent  # noqa: E402
-from crm.models import (  # noqa: E402
+from conversations.sending import send_bulk
+from crm import consent
+from crm.models import (
     Account,
     Consent,
     ConsentEvent,
@@ -53,14 +43,8 @@ STATUSES = (ConsentStatus.OPTED_IN, ConsentStatus.OPTED_OUT)
 
 
 def main() -> None:
-    if connection.vendor != "postgresql":
-        sys.exit("Run this on PostgreSQL: set DATABASE_URL=postgres://...")
-    real_name = connection.settings_dict["NAME"]
-    connection.creation.create_test_db(verbosity=0, autoclobber=True)
-    try:
+    with throwaway_database():
         run()
-    finally:
-        connection.creation.destroy_test_db(real_name, verbosity=0)
 
 
 def run() -> None:
@@ -118,14 +102,7 @@ def planned_changes(rng, contacts, lines):
 
 def raw_baseline(changes) -> float:
     """The same writes with psycopg alone: insert the event, upsert the current row."""
-    settings = connection.settings_dict
-    with psycopg.connect(
-        dbname=settings["NAME"],
-        user=settings["USER"],
-        password=settings["PASSWORD"],
-        host=settings["HOST"],
-        port=settings["PORT"] or 5432,
-    ) as raw:
+    with raw_connection() as raw:
         started = time.perf_counter()
         for contact, line, status, when in changes:
             with raw.transaction(), raw.cursor() as cursor:

@@ -43,6 +43,15 @@ def test_twilio_backend_posts_the_message_and_returns_the_sid():
     assert request["data"] == {"From": "+14155550100", "To": "+12025550143", "Body": "Hi"}
 
 
+def test_twilio_backend_asks_for_status_callbacks_at_the_public_url(settings):
+    settings.PUBLIC_BASE_URL = "https://sms.example.com"
+    http = RecordingHttp(201, {"sid": "SM123"})
+    twilio_backend(http).send(SMS)
+    assert http.requests[0]["data"]["StatusCallback"] == (
+        "https://sms.example.com/webhooks/twilio/status"
+    )
+
+
 def test_twilio_unsubscribed_recipient_is_a_rejection_with_its_code():
     http = RecordingHttp(400, {"code": 21610, "message": "Attempt to send to unsubscribed"})
     with pytest.raises(ProviderRejected) as rejected:

@@ -1,0 +1,53 @@
+"""What every benchmark needs: Django set up, a throwaway PostgreSQL database, raw psycopg."""
+
+import contextlib
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "capacity_sms.settings")
+os.environ.setdefault("SECRET_KEY", "benchmark-only")
+
+import django
+
+django.setup()
+
+import psycopg  # noqa: E402
+from django.db import connection  # noqa: E402
+
+
+@contextlib.contextmanager
+def throwaway_database():
+    """Create `test_<name>` with the migrations applied, and drop it afterwards."""
+    if connection.vendor != "postgresql":
+        sys.exit("Run this on PostgreSQL: set DATABASE_URL=postgres://...")
+    real_name = connection.settings_dict["NAME"]
+    connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    try:
+        yield
+    finally:
+        connection.creation.destroy_test_db(real_name, verbosity=0)
+
+
+def raw_connection() -> psycopg.Connection:
+    """A plain psycopg connection to the database Django is using."""
+    settings = connection.settings_dict
+    return psycopg.connect(
+        dbname=settings["NAME"],
+        user=settings["USER"],
+        password=settings["PASSWORD"],
+        host=settings["HOST"],
+        port=settings["PORT"] or 5432,
+    )
+
+
+class QueryCounter:
+    """Counts the SQL statements Django runs, without keeping them."""
+
+    def __init__(self):
+        self.count = 0
+
+    def __call__(self, execute, sql, params, many, context):
+        self.count += 1
+        return execute(sql, params, many, context)

@@ -136,10 +136,15 @@ def _apply(decision: Decision, message: Message, contact: Contact, line: Line) -
 
 
 def _describe(decision: Decision, changed: bool) -> str:
-    if not decision.changes_consent:
-        return f"{decision.rule}: {Action(decision.action).label.lower()}"
-    effect = "opted out" if decision.action == Action.OPT_OUT else "opted in"
-    return f"{decision.rule}: {effect}" + ("" if changed else " (no change)")
+    """One line for people: the rule that matched and what it did."""
+    if decision.changes_consent:
+        effect = "opted out" if decision.action == Action.OPT_OUT else "opted in"
+        return f"{decision.rule}: {effect}" + ("" if changed else " (no change)")
+    if decision.action == Action.FLAG:
+        return f"{decision.rule}: flagged for review"
+    if decision.action in (Action.HELP, Action.REPLY):
+        return f"{decision.rule}: " + ("replied" if decision.reply else "no reply of ours")
+    return decision.rule
 
 
 def record_delivery_status(

@@ -77,7 +77,7 @@ def test_an_ordinary_message_never_lifts_an_opt_out(client, deliver, line, outbo
     text(client, deliver, line, "STOP")
     message = text(client, deliver, line, "Yes please send the quote")
     assert status_on(line) == ConsentStatus.OPTED_OUT
-    assert message.decision == "No keyword or revocation phrase: no action"
+    assert message.decision == "No keyword or revocation phrase"
     assert len(outbox) == 1
 
 
@@ -218,3 +218,15 @@ def test_processing_query_count_does_not_grow_with_history(client, deliver, line
         text(client, deliver, line, "more history")
         text(client, deliver, line, "START")
     assert queries_for("STOP") == first
+
+
+@pytest.mark.parametrize(
+    ("body", "extra", "decision"),
+    [
+        ("help", {}, "Built-in keyword HELP: replied"),
+        ("anything", {"OptOutType": "HELP"}, "Carrier signal HELP: no reply of ours"),
+        ("hello there", {}, "No keyword or revocation phrase"),
+    ],
+)
+def test_the_decision_is_recorded_for_people(client, deliver, line, body, extra, decision):
+    assert text(client, deliver, line, body, **extra).decision == decision

@@ -5,8 +5,8 @@ from conversations import webhooks
 urlpatterns = [
     path(
         "webhooks/twilio/messages",
-        webhooks.twilio_inbound_message,
+        webhooks.InboundMessageWebhook.as_view(),
         name="twilio-inbound-message",
     ),
-    path("webhooks/twilio/status", webhooks.twilio_status_callback, name="twilio-status"),
+    path("webhooks/twilio/status", webhooks.StatusCallbackWebhook.as_view(), name="twilio-status"),
 ]

@@ -21,8 +21,9 @@ from django.http import (
     HttpResponseForbidden,
     HttpResponseNotFound,
 )
+from django.utils.decorators import method_decorator
+from django.views import View
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
@@ -71,49 +72,61 @@ class StatusCallbackForm(forms.Form):
     ErrorCode = forms.CharField(required=False, max_length=20)
 
 
-@csrf_exempt
-@login_not_required
-@require_POST
-def twilio_inbound_message(request: HttpRequest) -> HttpResponse:
-    line, refusal = _authenticated_line(request, number_field="To")
-    if refusal:
-        return refusal
-    form = InboundMessageForm(request.POST)
-    if not form.is_valid():
-        return _malformed(form)
-    data = form.cleaned_data
-    receive_inbound(
-        line=line,
-        provider_message_id=data["MessageSid"],
-        from_number=data["From"],
-        body=data["Body"],
-        media_count=data["NumMedia"] or 0,
-        opt_out_type=data["OptOutType"],
-    )
-    return HttpResponse(str(MessagingResponse()), content_type="text/xml")
+@method_decorator([csrf_exempt, login_not_required], name="dispatch")
+class TwilioWebhook(View):
+    """A signed POST about one of our lines: authenticate, validate with `form_class`, handle."""
+
+    http_method_names = ["post"]
+    number_field = ""
+    form_class: type[forms.Form]
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        line, refusal = _authenticated_line(request, number_field=self.number_field)
+        if refusal:
+            return refusal
+        form = self.form_class(request.POST)
+        if not form.is_valid():
+            return HttpResponseBadRequest(
+                "Malformed request: "
+                + "; ".join(f"{field}: {' '.join(errors)}" for field, errors in form.errors.items())
+            )
+        return self.handle(line, form.cleaned_data)
+
+    def handle(self, line: Line, data: dict) -> HttpResponse:
+        raise NotImplementedError
 
 
-@csrf_exempt
-@login_not_required
-@require_POST
-def twilio_status_callback(request: HttpRequest) -> HttpResponse:
-    line, refusal = _authenticated_line(request, number_field="From")
-    if refusal:
-        return refusal
-    form = StatusCallbackForm(request.POST)
-    if not form.is_valid():
-        return _malformed(form)
-    data = form.cleaned_data
-    message = record_delivery_status(
-        line=line,
-        provider_message_id=data["MessageSid"],
-        provider_status=data["MessageStatus"],
-        error_code=data["ErrorCode"],
-    )
-    if message is None:
-        logger.warning("Status callback for unknown message %s on %s", data["MessageSid"], line)
-        return HttpResponseNotFound("Unknown message.")
-    return HttpResponse(status=204)
+class InboundMessageWebhook(TwilioWebhook):
+    number_field = "To"
+    form_class = InboundMessageForm
+
+    def handle(self, line: Line, data: dict) -> HttpResponse:
+        receive_inbound(
+            line=line,
+            provider_message_id=data["MessageSid"],
+            from_number=data["From"],
+            body=data["Body"],
+            media_count=data["NumMedia"] or 0,
+            opt_out_type=data["OptOutType"],
+        )
+        return HttpResponse(str(MessagingResponse()), content_type="text/xml")
+
+
+class StatusCallbackWebhook(TwilioWebhook):
+    number_field = "From"
+    form_class = StatusCallbackForm
+
+    def handle(self, line: Line, data: dict) -> HttpResponse:
+        message = record_delivery_status(
+            line=line,
+            provider_message_id=data["MessageSid"],
+            provider_status=data["MessageStatus"],
+            error_code=data["ErrorCode"],
+        )
+        if message is None:
+            logger.warning("Status callback for unknown message %s on %s", data["MessageSid"], line)
+            return HttpResponseNotFound("Unknown message.")
+        return HttpResponse(status=204)
 
 
 def _authenticated_line(
@@ -144,10 +157,3 @@ def _line_for(number: str) -> Line | None:
     except ValidationError:
         return None
     return Line.objects.select_related("account").filter(number=e164).first()
-
-
-def _malformed(form: forms.Form) -> HttpResponse:
-    return HttpResponseBadRequest(
-        "Malformed request: "
-        + "; ".join(f"{field}: {' '.join(errors)}" for field, errors in form.errors.items())
-    )

@@ -168,8 +168,9 @@ def test_stop_and_start_processed_in_reverse_order_end_with_the_later(
     assert history == [("STOP", "superseded"), ("START", "changed")]
 
 
-def test_status_callbacks_move_forward_only(client, line, contact, deliver):
-    sent = Message.objects.create(
+def sent_message(contact, line):
+    """An outbound message the provider has accepted, waiting for its delivery reports."""
+    return Message.objects.create(
         line=line,
         contact=contact,
         remote_number=contact.phone,
@@ -179,6 +180,10 @@ def test_status_callbacks_move_forward_only(client, line, contact, deliver):
         provider_message_id=new_sid(),
         occurred_at=contact.created_at,
     )
+
+
+def test_status_callbacks_move_forward_only(client, line, contact):
+    sent = sent_message(contact, line)
     status = {"MessageSid": sent.provider_message_id, "From": line.number, "To": contact.phone}
     assert post_status(client, {**status, "MessageStatus": "delivered"}).status_code == 204
     sent.refresh_from_db()
@@ -189,16 +194,7 @@ def test_status_callbacks_move_forward_only(client, line, contact, deliver):
 
 
 def test_failed_status_with_21610_records_an_opt_out_once(client, line, contact):
-    queued = Message.objects.create(
-        line=line,
-        contact=contact,
-        remote_number=contact.phone,
-        direction=Direction.OUTBOUND,
-        body="hi",
-        status=MessageStatus.SENT,
-        provider_message_id=new_sid(),
-        occurred_at=contact.created_at,
-    )
+    queued = sent_message(contact, line)
     params = {
         "MessageSid": queued.provider_message_id,
         "From": line.number,

@@ -19,10 +19,14 @@ from django.db import connection  # noqa: E402
 
 @contextlib.contextmanager
 def throwaway_database():
-    """Create `test_<name>` with the migrations applied, and drop it afterwards."""
+    """Create a database of its own with the migrations applied, and drop it afterwards.
+
+    Named after the process, so two benchmarks (or a test run) never share or clobber one.
+    """
     if connection.vendor != "postgresql":
         sys.exit("Run this on PostgreSQL: set DATABASE_URL=postgres://...")
     real_name = connection.settings_dict["NAME"]
+    connection.settings_dict["TEST"]["NAME"] = f"{real_name}_bench_{os.getpid()}"
     connection.creation.create_test_db(verbosity=0, autoclobber=True)
     try:
         yield

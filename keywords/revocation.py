@@ -34,10 +34,8 @@ TIME_LIMITS = re.compile(
 )
 
 ME = r"(me|us|this number|my (phone|number|cell|mobile))"
-VERBS = (
-    r"(texting|txting|texing|messaging|msging|msg'ing|contacting|spamming|bothering|harassing|"
-    r"calling)"
-)
+VERBS = r"(texting|txting|texing|messaging|msging|msg'ing|contacting|spamming|bothering|harassing)"
+OTHER_CHANNELS = r"((calling|emailing|phoning)\s+(and|or|&)\s+)?"
 NOUNS = (
     r"(texts?|txts?|messages?|msgs?|sms|spam|reminders|notifications|alerts|promos?|promotions|"
     r"marketing|ads)"
@@ -45,6 +43,23 @@ NOUNS = (
 MESSAGES = r"(" + NOUNS + r"|texting|messaging)"
 POLITE_END = r"(\s+(please|pls|plz|now|asap|thanks|thank you|immediately))*\s*([.!?,;]|$)"
 LIST = r"(list|lists|texts?|messages?|database|system|contacts|mailing|sms|marketing|texting)"
+# What "stop getting ...", "unsubscribe from ..." must be about for it to mean these texts.
+THESE = (
+    r"((these|this|them|those|it)"
+    + POLITE_END
+    + r"|((all|any|these|those|the|your|this|more)\s+)*"
+    + NOUNS
+    + r"\b)"
+)
+TARGET = (
+    r"(\s+(from|of|off)\s+((your|these|this|the|all|any|every)\s+)*("
+    + LIST
+    + r"|"
+    + NOUNS
+    + r")\b|"
+    + POLITE_END
+    + r")"
+)
 
 
 @dataclass(frozen=True)
@@ -58,8 +73,14 @@ PATTERNS = (
     Pattern(
         "asks to stop being texted",
         re.compile(
-            r"\b(stop|quit|cease|end)\s+" + VERBS + r"(\s+(and|or|&)\s+" + VERBS + r")*\s*"
-            r"(" + ME + r"\b|[.!?,;]|$)"
+            r"\b(stop|quit|cease|end)\s+"
+            + OTHER_CHANNELS
+            + VERBS
+            + r"(\s+(and|or|&)\s+"
+            + VERBS
+            + r")*\s*("
+            + ME
+            + r"\b|[.!?,;]|$)"
         ),
     ),
     Pattern(
@@ -69,18 +90,25 @@ PATTERNS = (
             r"((all|these|those|the|your|this|any|more)\s+)*" + NOUNS + r"\b"
         ),
     ),
-    Pattern("asks to stop sending", re.compile(r"\b(stop|quit|cease)\s+sending\s+(me|us)\b")),
+    Pattern(
+        "asks to stop sending",
+        re.compile(
+            r"\b(stop|quit|cease)\s+sending\s+(me|us)\s*((stuff|things|anything|junk|crap|"
+            r"this|these|them)\b|" + POLITE_END + r")"
+        ),
+    ),
     Pattern(
         "asks to be unsubscribed",
         re.compile(
-            r"\b(unsubscribe|opt)\s+" + ME + r"\b|^(please\s+|pls\s+|plz\s+)?(unsubscribe|optout)\b"
+            r"\bunsubscribe\s+" + ME + r"\b|\bopt\s+" + ME + r"\s+out\b|"
+            r"^(please\s+|pls\s+|plz\s+)?(unsubscribe|optout)" + TARGET
         ),
     ),
     Pattern(
         "asks to be removed",
         re.compile(
             r"\b(remove|delete|take|erase)\s+" + ME + r"\s*((from|off|out of)\s+((your|the|this|"
-            r"all|any|every)\s+)*" + LIST + r"\b|off\b|" + POLITE_END + r")"
+            r"all|any|every)\s+)*" + LIST + r"\b|(off)?" + POLITE_END + r")"
         ),
     ),
     Pattern(
@@ -100,13 +128,21 @@ PATTERNS = (
         "says they want out",
         re.compile(
             r"\b(i|we)\s*('d| would| want| wish| need)?\s*(like\s+)?(to\s+)?"
-            r"(unsubscribe|optout|stop (receiving|getting)|be removed|be taken off)\b"
+            r"((unsubscribe|optout|be removed|be taken off)"
+            + TARGET
+            + r"|stop\s+(receiving|getting)\s+"
+            + THESE
+            + r")"
         ),
     ),
     Pattern(
         "asks how to stop the messages",
         re.compile(
-            r"\bhow\s+(do|can)\s+i\s+(unsubscribe|optout|stop (receiving|getting|these|your))\b"
+            r"\bhow\s+(do|can)\s+i\s+((unsubscribe|optout)"
+            + TARGET
+            + r"|stop\s+((receiving|getting)\s+)?"
+            + THESE
+            + r")"
         ),
         guarded=False,
     ),

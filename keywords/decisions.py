@@ -61,8 +61,9 @@ def decide(
 ) -> Decision:
     """The first rule that matches: provider signal, responders, built-in keywords, phrases.
 
-    `responders` are the active ones for the message's line, line-bound first. Provider
-    signals get no reply from us: the provider has already answered the contact.
+    `responders` are the active ones for the message's line, line-bound first. A responder
+    that uses a built-in keyword may change its reply, never its effect (SPEC section 3).
+    Provider signals get no reply from us: the provider has already answered the contact.
     """
     signal = (opt_out_type or "").strip().upper()
     if signal in PROVIDER_SIGNALS:
@@ -73,13 +74,12 @@ def decide(
             source=ConsentSource.CARRIER_SIGNAL if action != Action.HELP else "",
             keyword=signal,
         )
-    for responder in responders:
-        keyword = next((word for word in responder.keywords if matches(body, word)), None)
-        if keyword is not None:
-            return _responder_decision(account, responder, keyword)
+    responder, responder_keyword = _matching_responder(body, responders)
     builtin = match_builtin(body)
     if builtin is not None:
-        return _builtin_decision(account, *builtin)
+        return _builtin_decision(account, *builtin, responder=responder)
+    if responder is not None:
+        return _responder_decision(account, responder, responder_keyword)
     reason = detect_revocation(body)
     if reason is not None:
         if account.revocation_policy == RevocationPolicy.FLAG:
@@ -92,6 +92,16 @@ def decide(
             reply_purpose=Purpose.OPT_OUT_CONFIRMATION,
         )
     return Decision(rule="No keyword or revocation phrase", action=Action.NOTHING)
+
+
+def _matching_responder(
+    body: str, responders: Sequence[KeywordResponder]
+) -> tuple[KeywordResponder | None, str]:
+    for responder in responders:
+        for keyword in responder.keyword_list:
+            if matches(body, keyword):
+                return responder, keyword
+    return None, ""
 
 
 def _responder_decision(account: Account, responder: KeywordResponder, keyword: str) -> Decision:
@@ -118,29 +128,25 @@ def _responder_decision(account: Account, responder: KeywordResponder, keyword: 
     )
 
 
-def _builtin_decision(account: Account, kind: str, keyword: str) -> Decision:
+def _builtin_decision(
+    account: Account, kind: str, keyword: str, responder: KeywordResponder | None = None
+) -> Decision:
+    """The built-in keyword's effect; a responder using the same word supplies the reply."""
     rule = f"Built-in keyword {keyword}"
-    if kind == KeywordKind.OPT_OUT:
-        return Decision(
-            rule=rule,
-            action=Action.OPT_OUT,
-            source=ConsentSource.KEYWORD,
-            keyword=keyword,
-            reply=render_reply(account.opt_out_reply, account),
-            reply_purpose=Purpose.OPT_OUT_CONFIRMATION,
-        )
-    if kind == KeywordKind.OPT_IN:
-        return Decision(
-            rule=rule,
-            action=Action.OPT_IN,
-            source=ConsentSource.KEYWORD,
-            keyword=keyword,
-            reply=render_reply(account.opt_in_reply, account),
-        )
+    custom_reply = responder.reply if responder else ""
+    if responder is not None:
+        rule += f" (reply of responder “{responder.name}”)" if custom_reply else ""
+    action, default_reply, purpose = {
+        KeywordKind.OPT_OUT: (Action.OPT_OUT, account.opt_out_reply, Purpose.OPT_OUT_CONFIRMATION),
+        KeywordKind.OPT_IN: (Action.OPT_IN, account.opt_in_reply, Purpose.MESSAGE),
+        KeywordKind.HELP: (Action.HELP, account.help_reply, Purpose.HELP_REPLY),
+    }[kind]
     return Decision(
         rule=rule,
-        action=Action.HELP,
+        action=action,
+        source=ConsentSource.KEYWORD if action != Action.HELP else "",
         keyword=keyword,
-        reply=render_reply(account.help_reply, account),
-        reply_purpose=Purpose.HELP_REPLY,
+        responder=responder,
+        reply=render_reply(custom_reply or default_reply, account),
+        reply_purpose=purpose,
     )

@@ -42,8 +42,13 @@ BUILTIN_KEYWORDS: dict[str, tuple[str, ...]] = {
 
 
 def normalize(text: str) -> str:
-    """The form in which messages and keywords are compared."""
-    folded = unicodedata.normalize("NFKC", text or "").casefold()
+    """The form in which messages and keywords are compared.
+
+    Invisible format characters (zero-width space, byte-order mark) are dropped first: phones
+    and keyboards insert them, and "STOP\u200b" is still STOP.
+    """
+    visible = "".join(ch for ch in text or "" if unicodedata.category(ch) != "Cf")
+    folded = unicodedata.normalize("NFKC", visible).casefold()
     previous = None
     while folded != previous:
         previous = folded

@@ -1,5 +1,6 @@
 """The account's own keywords: what a contact can text to opt in, opt out or get a reply."""
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
@@ -40,3 +41,16 @@ class KeywordResponder(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        if not isinstance(self.keywords, list) or not all(
+            isinstance(word, str) for word in self.keywords
+        ):
+            raise ValidationError({"keywords": "Keywords must be a list of words."})
+
+    @property
+    def keyword_list(self) -> list[str]:
+        """The keywords, ignoring anything stored that is not a word (it can never match)."""
+        if not isinstance(self.keywords, list):
+            return []
+        return [word for word in self.keywords if isinstance(word, str)]

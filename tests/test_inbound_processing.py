@@ -104,7 +104,7 @@ def test_line_bound_responder_wins_over_all_lines_one(client, deliver, account, 
     assert [m.body for m in replies()] == ["Joined Sales", "Joined everywhere"]
 
 
-def test_custom_responder_beats_builtin_and_inactive_ones_are_ignored(
+def test_a_responder_on_a_builtin_word_supplies_the_reply_and_inactive_ones_are_ignored(
     client, deliver, account, line
 ):
     KeywordResponder.objects.create(
@@ -230,3 +230,33 @@ def test_processing_query_count_does_not_grow_with_history(client, deliver, line
 )
 def test_the_decision_is_recorded_for_people(client, deliver, line, body, extra, decision):
     assert text(client, deliver, line, body, **extra).decision == decision
+
+
+def test_a_responder_can_never_take_stop_away(client, deliver, account, line):
+    KeywordResponder.objects.create(
+        account=account,
+        name="Misconfigured",
+        keywords=["STOP"],
+        action=ResponderAction.REPLY_ONLY,
+        reply="Thanks for your message!",
+    )
+    message = text(client, deliver, line, "Stop")
+    assert status_on(line) == ConsentStatus.OPTED_OUT
+    assert message.decision.startswith("Built-in keyword STOP (reply of responder “Misconfigured”)")
+    [reply] = replies()
+    assert (reply.body, reply.purpose) == ("Thanks for your message!", Purpose.OPT_OUT_CONFIRMATION)
+
+
+def test_a_responder_with_malformed_keywords_never_breaks_processing(
+    client, deliver, account, line
+):
+    KeywordResponder.objects.create(
+        account=account, name="Broken", keywords={"not": "a list"}, action=ResponderAction.OPT_IN
+    )
+    KeywordResponder.objects.create(
+        account=account, name="Mixed", keywords=[5, "JOIN"], action=ResponderAction.OPT_IN
+    )
+    text(client, deliver, line, "STOP")
+    assert status_on(line) == ConsentStatus.OPTED_OUT
+    text(client, deliver, line, "join")
+    assert status_on(line) == ConsentStatus.OPTED_IN

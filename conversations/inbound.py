@@ -74,7 +74,7 @@ def process_inbound(message_id: int) -> Message | None:
     """
     with transaction.atomic():
         message = (
-            Message.objects.select_for_update(of=("self",))
+            Message.objects.select_for_update(of=("self",), no_key=True)
             .select_related("line__account")
             .filter(pk=message_id, direction=Direction.INBOUND, status=MessageStatus.RECEIVED)
             .first()
@@ -157,7 +157,7 @@ def record_delivery_status(
     """
     with transaction.atomic():
         message = (
-            Message.objects.select_for_update(of=("self",))
+            Message.objects.select_for_update(of=("self",), no_key=True)
             .select_related("contact", "line")
             .filter(
                 line=line, direction=Direction.OUTBOUND, provider_message_id=provider_message_id

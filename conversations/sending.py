@@ -192,7 +192,7 @@ def send_bulk(
             f"INSERT INTO {conversation_table}"  # noqa: S608
             " (account_id, contact_id, line_id, status, last_message_at, created_at)"
             f" SELECT %s, c.id, %s, %s, %s, %s FROM {contact_table} c"
-            f" WHERE c.id IN ({recipients_sql})"
+            f" WHERE c.id IN ({recipients_sql}) ORDER BY c.id"
             " ON CONFLICT (contact_id, line_id)"
             " DO UPDATE SET last_message_at = excluded.last_message_at",
             [line.account_id, line.pk, ConversationStatus.OPEN, now, now, *recipients_params],
@@ -211,14 +211,14 @@ def deliver(message_id: int) -> None:
     """
     with transaction.atomic():
         message = (
-            Message.objects.select_for_update(of=("self",))
+            Message.objects.select_for_update(of=("self",), no_key=True)
             .select_related("line", "contact")
             .filter(pk=message_id, status=MessageStatus.QUEUED)
             .first()
         )
         if message is None:
             return
-        Contact.objects.select_for_update().filter(pk=message.contact_id).values_list("pk").get()
+        consent.lock_contact(message.contact_id)
         reason = _gate(message.contact, message.line, message.purpose, exclude=message)
         if reason:
             _finish(message, status=MessageStatus.BLOCKED, blocked_reason=reason)

@@ -56,7 +56,7 @@ def record_consent(
     _check_evidence(contact=contact, line=line, status=status, source=source, user=user, note=note)
     occurred_at = occurred_at or timezone.now()
     with transaction.atomic():
-        Contact.objects.select_for_update().filter(pk=contact.pk).values_list("pk").get()
+        lock_contact(contact.pk)
         current = Consent.objects.filter(contact=contact, line=line).first()
         event = ConsentEvent.objects.create(
             contact=contact,
@@ -74,6 +74,16 @@ def record_consent(
         )
         _apply(current, event)
     return event
+
+
+def lock_contact(contact_id: int) -> None:
+    """Take the row lock that serialises every consent change and send check of a contact.
+
+    FOR NO KEY UPDATE: it excludes other holders of this lock, but not the KEY SHARE locks that
+    inserts referencing the contact take for their foreign keys, so bulk writes never deadlock
+    with it.
+    """
+    Contact.objects.select_for_update(no_key=True).filter(pk=contact_id).values_list("pk").get()
 
 
 def _check_evidence(

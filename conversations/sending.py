@@ -212,7 +212,7 @@ def deliver(message_id: int) -> None:
     with transaction.atomic():
         message = (
             Message.objects.select_for_update(of=("self",), no_key=True)
-            .select_related("line", "contact")
+            .select_related("line__account", "contact")
             .filter(pk=message_id, status=MessageStatus.QUEUED)
             .first()
         )
@@ -228,6 +228,8 @@ def deliver(message_id: int) -> None:
             to_number=message.remote_number,
             body=message.body,
             reference=str(message.pk),
+            account_sid=message.line.account.twilio_account_sid,
+            auth_token=message.line.account.twilio_auth_token,
         )
         try:
             provider_id = get_backend().send(sms)

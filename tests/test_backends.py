@@ -1,5 +1,6 @@
 import json
 import logging
+from dataclasses import replace
 
 import pytest
 import requests
@@ -8,6 +9,7 @@ from twilio.http.response import Response
 from twilio.rest import Client
 
 from conversations.backends import ProviderRejected, ProviderUnavailable, get_backend
+from conversations.backends import twilio as twilio_module
 from conversations.backends.base import OutgoingSms
 from conversations.backends.console import ConsoleBackend
 from conversations.backends.twilio import TwilioBackend
@@ -80,3 +82,32 @@ def test_backend_is_chosen_by_setting(settings, caplog):
         provider_id = backend.send(SMS)
     assert provider_id.startswith("CONSOLE")
     assert "to +12025550143: Hi" in caplog.text
+
+
+@pytest.fixture
+def recorded_twilio(monkeypatch):
+    """Clients that client_for builds send to a recorder; the timeouts they ask for are kept."""
+    http = RecordingHttp(201, {"sid": "SM1"})
+    http.timeouts = []
+
+    def recording_client(timeout):
+        http.timeouts.append(timeout)
+        return http
+
+    monkeypatch.setattr(twilio_module, "TwilioHttpClient", recording_client)
+    twilio_module.client_for.cache_clear()
+    yield http
+    twilio_module.client_for.cache_clear()
+
+
+def test_twilio_backend_sends_with_the_sending_accounts_own_credentials(settings, recorded_twilio):
+    settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN = "ACplatform", "platform-token"
+    subaccount = replace(SMS, account_sid="ACsub", auth_token="sub-token")
+    TwilioBackend().send(subaccount)
+    TwilioBackend().send(SMS)
+    assert [request["auth"] for request in recorded_twilio.requests] == [
+        ("ACsub", "sub-token"),
+        ("ACplatform", "platform-token"),
+    ]
+    assert "/Accounts/ACsub/" in recorded_twilio.requests[0]["uri"]
+    assert recorded_twilio.timeouts == [10, 10]

@@ -1,4 +1,4 @@
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -7,6 +7,9 @@ class OutgoingSms:
     to_number: str
     body: str
     reference: str
+    # The sending account's own provider credentials; empty: the backend's defaults.
+    account_sid: str = field(default="", repr=False)
+    auth_token: str = field(default="", repr=False)
 
 
 class ProviderRejected(Exception):

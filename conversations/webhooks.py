@@ -24,7 +24,11 @@ from django.http import (
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
-from twilio.request_validator import RequestValidator
+from twilio.request_validator import (
+    SIGNATURE_SETTINGS_HEADER,
+    RequestValidator,
+    get_signature_algorithm,
+)
 from twilio.twiml.messaging_response import MessagingResponse
 
 from conversations.inbound import receive_inbound, record_delivery_status
@@ -86,9 +90,12 @@ class TwilioWebhook(View):
             return refusal
         form = self.form_class(request.POST)
         if not form.is_valid():
-            return HttpResponseBadRequest(
+            return _plain(
+                HttpResponseBadRequest,
                 "Malformed request: "
-                + "; ".join(f"{field}: {' '.join(errors)}" for field, errors in form.errors.items())
+                + "; ".join(
+                    f"{field}: {' '.join(errors)}" for field, errors in form.errors.items()
+                ),
             )
         return self.handle(line, form.cleaned_data)
 
@@ -125,30 +132,54 @@ class StatusCallbackWebhook(TwilioWebhook):
         )
         if message is None:
             logger.warning("Status callback for unknown message %s on %s", data["MessageSid"], line)
-            return HttpResponseNotFound("Unknown message.")
+            return _plain(HttpResponseNotFound, "Unknown message.")
         return HttpResponse(status=204)
 
 
 def _authenticated_line(
     request: HttpRequest, *, number_field: str
 ) -> tuple[Line | None, HttpResponse | None]:
-    """The line the request is about, once its signature is proven; or the refusal to send."""
+    """The line the request is about, once its signature is proven; or the refusal to send.
+
+    A signature is accepted under the auth token of the line's account or the platform's
+    TWILIO_AUTH_TOKEN: messages sent with the platform's credentials are reported under its
+    token even for an account that has its own.
+    """
     declared = request.META.get("CONTENT_LENGTH") or "0"
     if not declared.isdigit() or int(declared) > MAX_REQUEST_BYTES:
-        return None, HttpResponseBadRequest("Request too large.")
-    line = _line_for(request.POST.get(number_field, ""))
-    token = (line.account.twilio_auth_token if line else "") or settings.TWILIO_AUTH_TOKEN
-    if not token:
-        logger.error("Webhook refused: no Twilio auth token for %r", request.POST.get(number_field))
-        return None, HttpResponseForbidden("No auth token is configured for this line.")
-    signature = request.headers.get("X-Twilio-Signature", "")
-    if not RequestValidator(token).validate(request.build_absolute_uri(), request.POST, signature):
+        return None, _plain(HttpResponseBadRequest, "Request too large.")
+    number = request.POST.get(number_field, "")
+    line = _line_for(number)
+    tokens = {
+        token
+        for token in (line.account.twilio_auth_token if line else "", settings.TWILIO_AUTH_TOKEN)
+        if token
+    }
+    if not tokens:
+        logger.error("Webhook refused: no Twilio auth token for %r", number)
+        return None, _plain(HttpResponseForbidden, "No auth token is configured for this line.")
+    if not any(_signed_with(request, token) for token in tokens):
         logger.warning("Webhook refused: bad signature from %s", request.META.get("REMOTE_ADDR"))
-        return None, HttpResponseForbidden("Invalid signature.")
+        return None, _plain(HttpResponseForbidden, "Invalid signature.")
     if line is None:
-        logger.warning("Webhook for unknown line %r", request.POST.get(number_field))
-        return None, HttpResponseNotFound("Unknown line.")
+        logger.warning("Webhook for unknown line %r", number)
+        return None, _plain(HttpResponseNotFound, "Unknown line.")
     return line, None
+
+
+def _signed_with(request: HttpRequest, token: str) -> bool:
+    """Whether Twilio signed this request with `token`, over the public URL it posted to."""
+    if settings.PUBLIC_BASE_URL:
+        url = settings.PUBLIC_BASE_URL + request.get_full_path()
+    else:
+        url = request.build_absolute_uri()
+    algorithm = get_signature_algorithm(request.headers.get(SIGNATURE_SETTINGS_HEADER))
+    signature = request.headers.get("X-Twilio-Signature", "")
+    return RequestValidator(token).validate(url, request.POST, signature, algorithm=algorithm)
+
+
+def _plain(response_class: type[HttpResponse], text: str) -> HttpResponse:
+    return response_class(text, content_type="text/plain; charset=utf-8")
 
 
 def _line_for(number: str) -> Line | None:

@@ -77,6 +77,32 @@ def test_behind_a_proxy_the_https_url_is_what_is_signed(client, line, settings):
     assert Message.objects.count() == 1
 
 
+def test_with_a_public_base_url_that_is_the_url_checked(client, line, settings):
+    settings.PUBLIC_BASE_URL = "https://sms.example.com"
+    public = "https://sms.example.com" + reverse("twilio-inbound-message")
+    assert post_inbound(client, inbound_params(line), signed_url=public).status_code == 200
+    assert post_inbound(client, inbound_params(line)).status_code == 403
+
+
+def test_hmac_sha256_signatures_named_in_the_settings_header(client, line):
+    response = post_inbound(
+        client,
+        inbound_params(line),
+        algorithm="HMAC_SHA256",
+        HTTP_X_TWILIO_WEBHOOKS_SIGNATURE_SETTINGS="algorithm=HMAC_SHA256",
+    )
+    assert response.status_code == 200
+    assert post_inbound(client, inbound_params(line), algorithm="HMAC_SHA256").status_code == 403
+
+
+def test_platform_token_is_accepted_for_an_account_with_its_own(client, line, contact, settings):
+    settings.TWILIO_AUTH_TOKEN = "platform-token"
+    sent = sent_message(contact, line)
+    params = {"MessageSid": sent.provider_message_id, "From": line.number, "MessageStatus": "sent"}
+    assert post_status(client, params, token="platform-token").status_code == 204
+    assert post_status(client, params, token="some-other-token").status_code == 403
+
+
 def test_without_any_auth_token_everything_is_refused_even_in_debug(
     client, line, signed_account, settings
 ):

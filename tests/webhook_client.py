@@ -33,11 +33,12 @@ def post_signed(
     token: str = TOKEN,
     signed_url: str | None = None,
     sent_params: dict[str, str] | None = None,
+    algorithm: str | None = None,
     **request_extra,
 ):
     """POST `sent_params` (default: `params`) signed over `params` and `signed_url`."""
     url = signed_url or f"http://testserver{reverse(route)}"
-    signature = RequestValidator(token).compute_signature(url, params)
+    signature = RequestValidator(token).compute_signature(url, params, algorithm=algorithm)
     return client.post(
         reverse(route),
         sent_params if sent_params is not None else params,

@@ -3,6 +3,7 @@
 import logging
 from datetime import datetime
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -103,17 +104,25 @@ def process_inbound(message_id: int) -> Message | None:
         ]
         message.save(update_fields=["contact", "status", "decision", "updated_at"])
         if decision.reply and (changed or not decision.changes_consent):
-            try:
-                sending.send_message(
-                    contact=contact,
-                    line=line,
-                    body=decision.reply,
-                    purpose=decision.reply_purpose,
-                    in_reply_to=message,
-                )
-            except sending.SendBlocked as blocked:
-                logger.info("Reply to message %s blocked: %s", message.pk, blocked.reason)
+            _reply(message, contact, line, decision)
     return message
+
+
+def _reply(message: Message, contact: Contact, line: Line, decision: Decision) -> None:
+    """Answer through the send gate; a reply that cannot go never undoes the consent change."""
+    try:
+        with transaction.atomic():
+            sending.send_message(
+                contact=contact,
+                line=line,
+                body=decision.reply,
+                purpose=decision.reply_purpose,
+                in_reply_to=message,
+            )
+    except sending.SendBlocked as blocked:
+        logger.info("Reply to message %s blocked: %s", message.pk, blocked.reason)
+    except ValidationError as error:
+        logger.error("Reply to message %s not sent: %s", message.pk, "; ".join(error.messages))
 
 
 def _apply(decision: Decision, message: Message, contact: Contact, line: Line) -> bool:

@@ -3,7 +3,8 @@
 Every decision is appended to the event log with its evidence; the `Consent` row is the log's
 current state, updated in the same transaction. Events are ordered by `occurred_at` (ties by
 recording order), so a late-arriving older event is kept as evidence but never overrides a newer
-decision. Changes to one contact are serialised by locking the contact's row.
+decision; an opt-in from an import or the API is kept but never lifts an opt-out. Changes to
+one contact are serialised by locking the contact's row.
 """
 
 from datetime import datetime
@@ -14,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from crm.models import (
+    EXPLICIT_OPT_IN_SOURCES,
     Consent,
     ConsentEvent,
     ConsentOutcome,
@@ -63,7 +65,7 @@ def record_consent(
             line=line,
             status=status,
             previous_status=current.status if current else "",
-            outcome=_outcome(current, status, occurred_at),
+            outcome=_outcome(current, status, source, occurred_at),
             source=source,
             message=message,
             user=user,
@@ -105,13 +107,15 @@ def _check_evidence(
                 raise ValidationError("Opting a contact in by hand needs a note of the evidence.")
 
 
-def _outcome(current: Consent | None, status: str, occurred_at: datetime) -> str:
+def _outcome(current: Consent | None, status: str, source: str, occurred_at: datetime) -> str:
     if current is None:
         return ConsentOutcome.CHANGED
     if occurred_at < current.latest_at:
         return ConsentOutcome.SUPERSEDED
     if current.status == status:
         return ConsentOutcome.UNCHANGED
+    if current.status == ConsentStatus.OPTED_OUT and source not in EXPLICIT_OPT_IN_SOURCES:
+        return ConsentOutcome.REFUSED
     return ConsentOutcome.CHANGED
 
 
@@ -134,7 +138,7 @@ def _apply(current: Consent | None, event: ConsentEvent) -> None:
     elif event.outcome == ConsentOutcome.UNCHANGED:
         current.latest_at = event.occurred_at
         current.save(update_fields=["latest_at"])
-    else:
+    elif event.outcome == ConsentOutcome.SUPERSEDED:
         _refresh_run_start(current)
 
 
@@ -144,9 +148,11 @@ def _refresh_run_start(current: Consent) -> None:
     The status cannot change (the latest event is still the latest), but an older event of the
     same status can extend the run backwards, and one of the other status can cut it short.
     """
-    history = ConsentEvent.objects.filter(
-        contact_id=current.contact_id, line_id=current.line_id
-    ).order_by("-occurred_at", "-id")
+    history = (
+        ConsentEvent.objects.filter(contact_id=current.contact_id, line_id=current.line_id)
+        .exclude(outcome=ConsentOutcome.REFUSED)
+        .order_by("-occurred_at", "-id")
+    )
     run_start = None
     for event in history.only("id", "status", "occurred_at").iterator():
         if event.status != current.status:

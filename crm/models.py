@@ -159,6 +159,10 @@ class ConsentSource(models.TextChoices):
     API = "api", "API"
 
 
+# Only these lift an opt-out (SPEC section 5): the contact's own keyword, the carrier's signal,
+# or staff recording evidence.
+EXPLICIT_OPT_IN_SOURCES = (ConsentSource.KEYWORD, ConsentSource.CARRIER_SIGNAL, ConsentSource.AGENT)
+
 SOURCES_FROM_MESSAGES = (
     ConsentSource.KEYWORD,
     ConsentSource.CARRIER_SIGNAL,
@@ -171,6 +175,7 @@ class ConsentOutcome(models.TextChoices):
     CHANGED = "changed", "Changed the status"
     UNCHANGED = "unchanged", "Status was already this"
     SUPERSEDED = "superseded", "Older than the current status; recorded only"
+    REFUSED = "refused", "Cannot lift an opt-out (needs an explicit opt-in); recorded only"
 
 
 class ImmutableEventError(Exception):
@@ -273,7 +278,7 @@ class ConsentEvent(models.Model):
     @property
     def resulting_status(self) -> str:
         """The status on the line once this event was applied."""
-        if self.outcome == ConsentOutcome.SUPERSEDED:
+        if self.outcome in (ConsentOutcome.SUPERSEDED, ConsentOutcome.REFUSED):
             return self.previous_status
         return self.status
 
@@ -286,7 +291,8 @@ class Consent(models.Model):
     """The current status of a contact on a line; no row is Not Defined.
 
     A cache of the event log kept by crm.consent: `status` is the status of the latest event by
-    `occurred_at`, `since` and `cause` the first event of the run that set it.
+    `occurred_at` (refused events aside), `since` and `cause` the first event of the run that
+    set it.
     """
 
     contact = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="consents")

@@ -120,6 +120,8 @@ def replay(events):
     """Fold the event log independently of the engine: latest by (occurred_at, id) wins."""
     state = {}
     for event in sorted(events, key=lambda e: (e.occurred_at, e.pk)):
+        if event.outcome == ConsentOutcome.REFUSED:
+            continue
         key = (event.contact_id, event.line_id)
         previous = state.get(key)
         if previous and previous["status"] == event.status:
@@ -133,11 +135,21 @@ def test_replaying_the_event_log_reproduces_current_rows(account, line, second_l
     contacts = [
         Contact.objects.create(account=account, phone=f"+1202555{100 + i:04d}") for i in range(6)
     ]
-    for _ in range(150):
+    for step in range(200):
         contact, target = rng.choice(contacts), rng.choice([line, second_line])
         status = rng.choice([IN, OUT])
-        minutes = rng.randint(0, 500)  # deliberately out of order
-        if status == OUT and rng.random() < 0.3:
+        late = rng.randint(0, 90) if rng.random() < 0.3 else 0  # some arrive out of order
+        minutes = step * 3 - late
+        if rng.random() < 0.15:
+            consent.record_consent(
+                contact=contact,
+                line=target,
+                status=status,
+                source=ConsentSource.IMPORT,
+                note="old.csv",
+                occurred_at=at(minutes),
+            )
+        elif status == OUT and rng.random() < 0.3:
             consent.opt_out(
                 contact=contact,
                 line=target,
@@ -161,6 +173,29 @@ def test_replaying_the_event_log_reproduces_current_rows(account, line, second_l
     assert len(rows) > 5
     assert ConsentEvent.objects.filter(outcome=ConsentOutcome.SUPERSEDED).exists()
     assert ConsentEvent.objects.filter(outcome=ConsentOutcome.UNCHANGED).exists()
+    assert ConsentEvent.objects.filter(outcome=ConsentOutcome.REFUSED).exists()
+
+
+@pytest.mark.parametrize("source", [ConsentSource.IMPORT, ConsentSource.API])
+def test_an_import_or_api_opt_in_never_lifts_an_opt_out(contact, line, source):
+    stop = keyword(contact, line, OUT, 0)
+    event = consent.record_consent(
+        contact=contact, line=line, status=IN, source=source, note="crm.csv", occurred_at=at(10)
+    )
+    assert (event.outcome, event.resulting_status) == (ConsentOutcome.REFUSED, OUT)
+    row = current(contact, line)
+    assert (row.status, row.cause_id, row.latest_at) == (OUT, stop.pk, at(0))
+    start = keyword(contact, line, IN, 20)
+    assert start.outcome == ConsentOutcome.CHANGED
+    assert current(contact, line).status == IN
+
+
+def test_an_import_may_opt_in_a_contact_with_no_opt_out(contact, line):
+    event = consent.record_consent(
+        contact=contact, line=line, status=IN, source=ConsentSource.IMPORT, note="crm.csv"
+    )
+    assert event.outcome == ConsentOutcome.CHANGED
+    assert current(contact, line).status == IN
 
 
 def test_agent_opt_out_needs_a_user(contact, line):

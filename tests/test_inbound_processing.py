@@ -260,3 +260,12 @@ def test_a_responder_with_malformed_keywords_never_breaks_processing(
     assert status_on(line) == ConsentStatus.OPTED_OUT
     text(client, deliver, line, "join")
     assert status_on(line) == ConsentStatus.OPTED_IN
+
+
+def test_a_reply_that_cannot_be_sent_never_undoes_the_opt_out(client, deliver, account, line):
+    account.opt_out_reply = "x" * 1601  # longer than any text can be
+    account.save()
+    message = text(client, deliver, line, "STOP")
+    assert status_on(line) == ConsentStatus.OPTED_OUT
+    assert message.status == MessageStatus.PROCESSED
+    assert replies() == []

@@ -37,7 +37,7 @@ def run_at_once(*calls):
 
 @pytest.mark.parametrize("newer", [ConsentStatus.OPTED_IN, ConsentStatus.OPTED_OUT])
 def test_simultaneous_opt_out_and_opt_in_leave_one_row_matching_the_latest_event(
-    contact, line, newer
+    contact, line, admin_user, newer
 ):
     base = timezone.now()
     for round_number in range(15):
@@ -51,8 +51,9 @@ def test_simultaneous_opt_out_and_opt_in_leave_one_row_matching_the_latest_event
                 contact=contact,
                 line=line,
                 status=status,
-                source=ConsentSource.IMPORT,
-                note="race",
+                source=ConsentSource.AGENT,
+                user=admin_user,
+                note="race: signed form on file",
                 occurred_at=when,
             )
 

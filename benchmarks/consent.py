@@ -25,8 +25,6 @@ from support import raw_connection, throwaway_database
 
 from conversations.sending import send_bulk
 from crm import consent
-from crm.roles import Role
-from crm.services import membership_set
 from crm.models import (
     Account,
     Consent,
@@ -37,6 +35,8 @@ from crm.models import (
     Contact,
     Line,
 )
+from crm.roles import Role
+from crm.services import membership_set
 
 CHANGES = int(os.environ.get("BENCH_CHANGES", "50000"))
 CONTACTS = int(os.environ.get("BENCH_CONTACTS", "10000"))

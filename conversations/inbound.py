@@ -109,18 +109,23 @@ def process_inbound(message_id: int) -> Message | None:
 
 
 def _reply(message: Message, contact: Contact, line: Line, decision: Decision) -> None:
-    """Answer through the send gate; a reply that cannot go never undoes the consent change."""
+    """Answer through the send gate; a reply that cannot go never undoes the consent change.
+
+    A blocked reply is kept (the gate stores it with its reason); a reply that cannot even be
+    built (too long) is rolled back alone and logged.
+    """
     try:
         with transaction.atomic():
-            sending.send_message(
-                contact=contact,
-                line=line,
-                body=decision.reply,
-                purpose=decision.reply_purpose,
-                in_reply_to=message,
-            )
-    except sending.SendBlocked as blocked:
-        logger.info("Reply to message %s blocked: %s", message.pk, blocked.reason)
+            try:
+                sending.send_message(
+                    contact=contact,
+                    line=line,
+                    body=decision.reply,
+                    purpose=decision.reply_purpose,
+                    in_reply_to=message,
+                )
+            except sending.SendBlocked as blocked:
+                logger.info("Reply to message %s blocked: %s", message.pk, blocked.reason)
     except ValidationError as error:
         logger.error("Reply to message %s not sent: %s", message.pk, "; ".join(error.messages))
 

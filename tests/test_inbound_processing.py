@@ -269,3 +269,19 @@ def test_a_reply_that_cannot_be_sent_never_undoes_the_opt_out(client, deliver, a
     assert status_on(line) == ConsentStatus.OPTED_OUT
     assert message.status == MessageStatus.PROCESSED
     assert replies() == []
+
+
+def test_a_confirmation_too_late_to_send_is_kept_as_blocked(line, outbox):
+    message, _ = receive_inbound(
+        line=line,
+        provider_message_id="SMlate",
+        from_number=SENDER,
+        body="STOP",
+        occurred_at=timezone.now() - timedelta(minutes=10),  # processed after a long outage
+    )
+    process_inbound(message.pk)
+    assert status_on(line) == ConsentStatus.OPTED_OUT
+    [reply] = replies()
+    assert (reply.status, reply.in_reply_to) == (MessageStatus.BLOCKED, message)
+    assert "opted out" in reply.blocked_reason
+    assert outbox == []

@@ -24,7 +24,7 @@ from support import QueryCounter, raw_connection, throwaway_database
 from twilio.request_validator import RequestValidator
 
 from capacity_sms.celery import app
-from conversations.models import Direction, Message
+from conversations.models import Direction, Message, MessageStatus
 from conversations.tasks import process_inbound_message
 from crm.models import Account, Line
 
@@ -82,8 +82,12 @@ def run() -> None:
         ids, lambda pk: process_inbound_message.apply(args=[pk])
     )
     report("process", process_seconds, process_queries)
-    replies = Message.objects.filter(direction=Direction.OUTBOUND).count()
-    print(f"  replies sent: {replies:,}")
+    replies = Message.objects.filter(direction=Direction.OUTBOUND)
+    blocked = replies.filter(status=MessageStatus.BLOCKED).count()
+    print(
+        f"  replies: {replies.count() - blocked:,} sent, {blocked:,} blocked (an opt-out"
+        " confirmation goes only within 5 minutes of the STOP; processing here runs later)"
+    )
 
     raw_seconds = raw_baseline(requests, lines)
     django_rate = MESSAGES / (webhook_seconds + process_seconds)

@@ -164,6 +164,8 @@ def _seed_history(contact, lines, users, rng: random.Random, now: datetime) -> i
         when = now - timedelta(days=rng.randint(20, 120), minutes=rng.randint(0, 600))
         status = rng.choice([ConsentStatus.OPTED_IN] * 2 + [ConsentStatus.OPTED_OUT])
         for _ in range(rng.choice([1, 1, 2, 3, 4])):
+            if when >= now - timedelta(minutes=1):
+                break
             _record(contact, line, status, users, rng, when)
             events += 1
             when += timedelta(days=rng.randint(1, 15), minutes=rng.randint(0, 600))
@@ -227,7 +229,7 @@ def _record(contact, line, status, users, rng: random.Random, when: datetime) ->
 
 
 def _seed_chat(contact, line, rng: random.Random, now: datetime) -> None:
-    when = now - timedelta(days=rng.randint(0, 10), minutes=rng.randint(0, 900))
+    when = now - timedelta(days=rng.randint(0, 10), hours=3, minutes=rng.randint(0, 900))
     start = rng.randrange(0, len(CHAT) - 2)
     for direction, body in CHAT[start : start + rng.randint(2, 4)]:
         _message(contact, line, direction, body, when)

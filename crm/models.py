@@ -172,10 +172,10 @@ SOURCES_FROM_MESSAGES = (
 
 
 class ConsentOutcome(models.TextChoices):
-    CHANGED = "changed", "Changed the status"
-    UNCHANGED = "unchanged", "Status was already this"
-    SUPERSEDED = "superseded", "Older than the current status; recorded only"
-    REFUSED = "refused", "Cannot lift an opt-out (needs an explicit opt-in); recorded only"
+    CHANGED = "changed", "Changed"
+    UNCHANGED = "unchanged", "No change"
+    SUPERSEDED = "superseded", "Older; recorded only"
+    REFUSED = "refused", "Refused: needs explicit opt-in"
 
 
 class ImmutableEventError(Exception):

@@ -1,6 +1,7 @@
 from django.core.management import call_command
 from django.db.models import Count
 from django.urls import reverse
+from django.utils import timezone
 
 from conversations.models import Conversation, Message
 from crm.models import (
@@ -40,6 +41,10 @@ def test_demo_runs_twice_without_duplicates_and_covers_every_state(db, client, c
     assert changes_per_pair.filter(n__gte=3).exists()
     sources = set(ConsentEvent.objects.values_list("source", flat=True))
     assert {ConsentSource.KEYWORD, ConsentSource.AGENT, ConsentSource.IMPORT} <= sources
+
+    now = timezone.now()
+    assert not ConsentEvent.objects.filter(occurred_at__gt=now).exists()
+    assert not Message.objects.filter(occurred_at__gt=now).exists()
 
     assert client.login(username="staff", password="demo-password")
     for model in ("line", "contact", "consent", "consentevent"):

@@ -1,8 +1,15 @@
 from django.urls import path
 
-from conversations import webhooks
+from conversations import views, webhooks
 
 urlpatterns = [
+    path("conversations/", views.ConversationListView.as_view(), name="conversations"),
+    path("conversations/<int:pk>/", views.ConversationDetailView.as_view(), name="conversation"),
+    path(
+        "conversations/<int:pk>/status",
+        views.ConversationStatusView.as_view(),
+        name="conversation-status",
+    ),
     path(
         "webhooks/twilio/messages",
         webhooks.InboundMessageWebhook.as_view(),

@@ -2,8 +2,12 @@
 
 from datetime import datetime
 
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+
 from conversations.models import Conversation, ConversationStatus
-from crm.models import Contact, Line
+from crm import consent
+from crm.models import ConsentSource, Contact, Line
 
 
 def conversation_touch(*, contact: Contact, line: Line, at: datetime) -> Conversation:
@@ -26,3 +30,28 @@ def conversation_receive(*, contact: Contact, line: Line, at: datetime) -> Conve
         conversation.status = ConversationStatus.OPEN
         conversation.save(update_fields=["status"])
     return conversation
+
+
+@transaction.atomic
+def conversation_resolve_flag(
+    *, conversation: Conversation, user: AbstractBaseUser, revocation: bool
+) -> None:
+    """An agent's verdict on a message flagged as a possible revocation.
+
+    A revocation is recorded as the agent's opt-out, with the flagged message as evidence.
+    """
+    flagged = conversation.flagged_message
+    if flagged is None:
+        return
+    if revocation:
+        consent.opt_out(
+            contact=conversation.contact,
+            line=conversation.line,
+            source=ConsentSource.AGENT,
+            user=user,
+            message=flagged,
+            note="Agent confirmed the flagged message asks to stop.",
+            occurred_at=flagged.occurred_at,
+        )
+    conversation.flagged_message = None
+    conversation.save(update_fields=["flagged_message"])

@@ -6,6 +6,11 @@ urlpatterns = [
     path("conversations/", views.ConversationListView.as_view(), name="conversations"),
     path("conversations/<int:pk>/", views.ConversationDetailView.as_view(), name="conversation"),
     path(
+        "conversations/<int:pk>/consent",
+        views.ConversationConsentView.as_view(),
+        name="conversation-consent",
+    ),
+    path(
         "conversations/<int:pk>/status",
         views.ConversationStatusView.as_view(),
         name="conversation-status",

@@ -1,15 +1,17 @@
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect
 from django.views.generic import DetailView, TemplateView, View
 
 from conversations.filters import ConversationFilter
-from conversations.forms import ComposeForm
+from conversations.forms import ComposeForm, ConsentActionForm
 from conversations.models import Conversation, ConversationStatus
 from conversations.selectors import conversations_for_sidebar, thread
 from conversations.sending import SendBlocked, block_reason, send_message
-from crm.models import ConsentEvent
+from conversations.services import conversation_resolve_flag
+from crm import consent
+from crm.models import ConsentEvent, ConsentSource
 from crm.roles import WORK_CONVERSATIONS, perm
 from crm.scoping import AccountPermissionMixin
 from crm.selectors import contact_consent_on_line
@@ -52,7 +54,7 @@ class ConversationDetailView(ConversationsMixin, DetailView):
     context_object_name = "conversation"
 
     def get_queryset(self):
-        return super().get_queryset().select_related("contact", "line")
+        return super().get_queryset().select_related("contact", "line", "flagged_message")
 
     def post(self, request, *args, **kwargs):
         self.object = self.get_object()
@@ -105,4 +107,39 @@ class ConversationStatusView(ConversationsMixin, View):
             conversation.status = wanted
             conversation.save(update_fields=["status"])
             messages.success(request, f"Conversation {conversation.get_status_display().lower()}.")
+        return redirect("conversation", pk=pk)
+
+
+class ConversationConsentView(ConversationsMixin, View):
+    """Agent actions in the contact panel, all through the consent engine."""
+
+    def post(self, request, pk: int):
+        conversation = get_object_or_404(
+            self.get_queryset().select_related("contact", "line", "flagged_message"), pk=pk
+        )
+        form = ConsentActionForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, "Choose what to record.")
+            return redirect("conversation", pk=pk)
+        action, note = form.cleaned_data["action"], form.cleaned_data["note"]
+        try:
+            if action in ("confirm_revocation", "dismiss_flag"):
+                conversation_resolve_flag(
+                    conversation=conversation,
+                    user=request.user,
+                    revocation=action == "confirm_revocation",
+                )
+            else:
+                record = consent.opt_out if action == "opt_out" else consent.opt_in
+                record(
+                    contact=conversation.contact,
+                    line=conversation.line,
+                    source=ConsentSource.AGENT,
+                    user=request.user,
+                    note=note,
+                )
+        except (ValidationError, PermissionDenied) as error:
+            messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
+        else:
+            messages.success(request, "Recorded.")
         return redirect("conversation", pk=pk)

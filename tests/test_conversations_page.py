@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from conversations.models import Conversation, ConversationStatus, Direction, Message, MessageStatus
 from crm import consent
-from crm.models import ConsentSource, Contact
+from crm.models import Consent, ConsentEvent, ConsentOutcome, ConsentSource, ConsentStatus, Contact
 from tests.conftest import inbound_message
 
 
@@ -180,3 +180,72 @@ def test_managers_and_admins_work_here_too(client, manager, admin_user, account,
     for user in (manager, admin_user):
         client.force_login(user)
         assert client.get(reverse("conversations")).status_code == 200
+
+
+def consent_url(conversation):
+    return reverse("conversation-consent", args=[conversation.pk])
+
+
+def test_an_agent_records_an_opt_out_with_a_note_and_sees_the_badge_change(
+    agent_client, account, line, agent
+):
+    conversation = conversation_with(account, line, "+12025550101", "Olive")
+    response = agent_client.post(
+        consent_url(conversation), {"action": "opt_out", "note": "Asked by phone"}, follow=True
+    )
+    page = response.content.decode()
+    assert "Recorded." in page
+    assert '<span class="badge badge-out">' in page
+    event = ConsentEvent.objects.get()
+    assert (event.source, event.user, event.note) == (ConsentSource.AGENT, agent, "Asked by phone")
+
+
+def test_agents_cannot_record_an_opt_in_admins_can_with_evidence(
+    client, account, line, agent, admin_user
+):
+    conversation = conversation_with(account, line, "+12025550101", "Olive")
+    opt_out(conversation, agent)
+    client.force_login(agent)
+    page = client.get(reverse("conversation", args=[conversation.pk])).content.decode()
+    assert "Record an opt-in" not in page
+    denied = client.post(consent_url(conversation), {"action": "opt_in", "note": "x"}, follow=True)
+    assert "Only an admin can opt a contact in by hand." in denied.content.decode()
+
+    client.force_login(admin_user)
+    no_note = client.post(consent_url(conversation), {"action": "opt_in", "note": ""}, follow=True)
+    assert "needs a note of the evidence" in no_note.content.decode()
+    client.post(consent_url(conversation), {"action": "opt_in", "note": "Signed form 2026-11-02"})
+    assert ConsentEvent.objects.latest("recorded_at").outcome == ConsentOutcome.CHANGED
+    assert (
+        "badge-in" in client.get(reverse("conversation", args=[conversation.pk])).content.decode()
+    )
+
+
+@pytest.mark.parametrize(
+    ("action", "status"), [("confirm_revocation", ConsentStatus.OPTED_OUT), ("dismiss_flag", None)]
+)
+def test_a_flagged_conversation_shows_the_banner_and_the_agent_decides(
+    agent_client, account, line, agent, action, status
+):
+    conversation = conversation_with(account, line, "+12025550101", body="please remove me")
+    conversation.flagged_message = Message.objects.get()
+    conversation.save()
+    page = agent_client.get(reverse("conversation", args=[conversation.pk])).content.decode()
+    assert "This message may ask to stop messages" in page
+    assert "“please remove me”" in page
+    agent_client.post(consent_url(conversation), {"action": action})
+    conversation.refresh_from_db()
+    assert conversation.flagged_message is None
+    current = Consent.objects.filter(contact=conversation.contact, line=line).first()
+    assert (current.status if current else None) == status
+    if status:
+        event = ConsentEvent.objects.get()
+        assert (event.user, event.message.body) == (agent, "please remove me")
+
+
+def test_consent_actions_on_another_accounts_conversation_are_404(
+    agent_client, other_account, other_line
+):
+    foreign = conversation_with(other_account, other_line, "+12025550101")
+    assert agent_client.post(consent_url(foreign), {"action": "opt_out"}).status_code == 404
+    assert not ConsentEvent.objects.exists()

@@ -157,7 +157,7 @@ class Message(models.Model):
             models.UniqueConstraint(fields=["in_reply_to"], name="message_one_reply_per_inbound"),
             models.UniqueConstraint(
                 fields=["line", "provider_message_id"],
-                condition=Q(direction="inbound"),
+                condition=Q(direction="inbound") & ~Q(provider_message_id=""),
                 name="message_inbound_unique_provider_id",
             ),
             models.CheckConstraint(

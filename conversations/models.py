@@ -44,7 +44,7 @@ class Conversation(models.Model):
         ordering = ["-last_message_at", "-id"]
         indexes = [
             models.Index(
-                fields=["account", "status", "-last_message_at"], name="conversation_sidebar"
+                fields=["account", "-status", "-last_message_at"], name="conversation_sidebar"
             ),
         ]
         constraints = [

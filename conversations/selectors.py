@@ -1,8 +1,8 @@
 """Reads for the Conversations page: the sidebar and a thread, in a fixed number of queries."""
 
-from django.db.models import Case, Exists, IntegerField, OuterRef, QuerySet, Subquery, Value, When
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
 
-from conversations.models import Conversation, ConversationStatus, Message
+from conversations.models import Conversation, Message
 from crm.models import Consent, ConsentStatus
 
 THREAD_LENGTH = 200
@@ -17,13 +17,10 @@ def conversations_for_sidebar(conversations: QuerySet[Conversation]) -> QuerySet
         .annotate(
             last_body=Subquery(last_message.values("body")[:1]),
             opted_out=Exists(Consent.objects.filter(**same_pair, status=ConsentStatus.OPTED_OUT)),
-            open_first=Case(
-                When(status=ConversationStatus.OPEN, then=Value(0)),
-                default=Value(1),
-                output_field=IntegerField(),
-            ),
         )
-        .order_by("open_first", "-last_message_at", "-id")
+        # "open" sorts after "closed", so descending status puts open ones first, and the
+        # conversation_sidebar index (account, -status, -last_message_at) serves the order.
+        .order_by("-status", "-last_message_at", "-id")
     )
 
 

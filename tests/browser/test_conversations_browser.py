@@ -59,3 +59,14 @@ def test_recording_an_opt_out_changes_the_badge(page, log_in, account, line, age
     page.get_by_role("button", name="Record an opt-out").click()
     expect(panel.locator(".badge-out")).to_have_text("✕ Opted out")
     expect(panel).to_contain_text(f"Recorded by staff by {agent.username}")
+
+
+def test_a_long_thread_opens_on_its_newest_message(page, log_in, account, line, agent):
+    long = conversation(account, line, "+12025550104", "Lena Long")
+    for n in range(40):
+        inbound_message(long.contact, line, f"Message number {n}")
+    log_in(agent.username)
+    page.goto(f"/conversations/{long.pk}/")
+    messages = page.get_by_role("list", name="Messages")
+    expect(messages.get_by_text("Message number 39")).to_be_in_viewport()
+    expect(messages.get_by_text("Message number 0", exact=True)).not_to_be_in_viewport()

@@ -70,3 +70,14 @@ def test_a_long_thread_opens_on_its_newest_message(page, log_in, account, line, 
     messages = page.get_by_role("list", name="Messages")
     expect(messages.get_by_text("Message number 39")).to_be_in_viewport()
     expect(messages.get_by_text("Message number 0", exact=True)).not_to_be_in_viewport()
+
+
+def test_sending_updates_the_page_without_a_full_reload(page, log_in, account, line, agent):
+    ivy = conversation(account, line, "+12025550105", "Ivy Inline")
+    log_in(agent.username)
+    page.goto(f"/conversations/{ivy.pk}/")
+    page.evaluate("window.stillTheSamePage = true")
+    page.get_by_role("textbox", name="Message").fill("Sent without a reload")
+    page.get_by_role("button", name="Send").click()
+    expect(page.get_by_role("list", name="Messages")).to_contain_text("Sent without a reload")
+    assert page.evaluate("window.stillTheSamePage") is True

@@ -33,17 +33,29 @@ def conversation_receive(*, contact: Contact, line: Line, at: datetime) -> Conve
 
 
 @transaction.atomic
-def conversation_resolve_flag(
-    *, conversation: Conversation, user: AbstractBaseUser, revocation: bool
+def conversation_record_consent(
+    *, conversation: Conversation, user: AbstractBaseUser, action: str, note: str = ""
 ) -> None:
-    """An agent's verdict on a message flagged as a possible revocation.
+    """What an agent records from the contact panel, through the consent engine.
 
-    A revocation is recorded as the agent's opt-out, with the flagged message as evidence.
+    `opt_out` / `opt_in` record the user's decision (the engine checks role and evidence);
+    `confirm_revocation` / `dismiss_flag` settle a message flagged as a possible revocation, a
+    confirmed one becoming the user's opt-out with the flagged message as evidence.
     """
+    if action in ("opt_out", "opt_in"):
+        record = consent.opt_out if action == "opt_out" else consent.opt_in
+        record(
+            contact=conversation.contact,
+            line=conversation.line,
+            source=ConsentSource.AGENT,
+            user=user,
+            note=note,
+        )
+        return
     flagged = conversation.flagged_message
     if flagged is None:
         return
-    if revocation:
+    if action == "confirm_revocation":
         consent.opt_out(
             contact=conversation.contact,
             line=conversation.line,

@@ -9,9 +9,8 @@ from conversations.forms import ComposeForm, ConsentActionForm
 from conversations.models import Conversation, ConversationStatus
 from conversations.selectors import conversations_for_sidebar, thread
 from conversations.sending import SendBlocked, block_reason, send_message
-from conversations.services import conversation_resolve_flag
-from crm import consent
-from crm.models import ConsentEvent, ConsentSource
+from conversations.services import conversation_record_consent
+from crm.models import ConsentEvent
 from crm.roles import WORK_CONVERSATIONS, perm
 from crm.scoping import AccountPermissionMixin
 from crm.selectors import contact_consent_on_line
@@ -121,23 +120,13 @@ class ConversationConsentView(ConversationsMixin, View):
         if not form.is_valid():
             messages.error(request, "Choose what to record.")
             return redirect("conversation", pk=pk)
-        action, note = form.cleaned_data["action"], form.cleaned_data["note"]
         try:
-            if action in ("confirm_revocation", "dismiss_flag"):
-                conversation_resolve_flag(
-                    conversation=conversation,
-                    user=request.user,
-                    revocation=action == "confirm_revocation",
-                )
-            else:
-                record = consent.opt_out if action == "opt_out" else consent.opt_in
-                record(
-                    contact=conversation.contact,
-                    line=conversation.line,
-                    source=ConsentSource.AGENT,
-                    user=request.user,
-                    note=note,
-                )
+            conversation_record_consent(
+                conversation=conversation,
+                user=request.user,
+                action=form.cleaned_data["action"],
+                note=form.cleaned_data["note"],
+            )
         except (ValidationError, PermissionDenied) as error:
             messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
         else:

@@ -122,7 +122,7 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
-DJANGO_TABLES2_TEMPLATE = "django_tables2/semantic.html"
+DJANGO_TABLES2_TEMPLATE = "shared/_table.html"
 
 # Phone numbers without a country code are read in this region (ISO 3166 code).
 DEFAULT_PHONE_REGION = os.environ.get("DEFAULT_PHONE_REGION", "US")
@@ -160,6 +160,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "conversations.tasks.sweep_pending_messages",
         "schedule": 30.0,
     },
+    "sweep-stalled-imports": {
+        "task": "crm.tasks.sweep_stalled_imports",
+        "schedule": 60.0,
+    },
 }
 
 LOGGING = {
@@ -168,3 +172,6 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
+
+# Largest contacts CSV an admin may upload (bytes); about 150,000 rows at 15 MB.
+CONTACT_IMPORT_MAX_BYTES = int(os.environ.get("CONTACT_IMPORT_MAX_BYTES", 15 * 1024 * 1024))

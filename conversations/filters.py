@@ -1,7 +1,7 @@
 import django_filters
-from django.db.models import Q
 
 from conversations.models import Conversation, ConversationStatus
+from crm.filters import contact_matches
 from crm.models import Line
 
 
@@ -23,9 +23,4 @@ class ConversationFilter(django_filters.FilterSet):
         self.filters["line"].queryset = Line.objects.for_account(account)
 
     def search(self, queryset, name, value):
-        text = value.strip()
-        digits = "".join(ch for ch in text if ch.isdigit())
-        matches = Q(contact__name__icontains=text)
-        if len(digits) >= 3:
-            matches |= Q(contact__phone__contains=digits)
-        return queryset.filter(matches)
+        return queryset.filter(contact_matches(value, path="contact__"))

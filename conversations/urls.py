@@ -16,6 +16,11 @@ urlpatterns = [
         name="conversation-status",
     ),
     path(
+        "conversations/messages/<int:pk>/",
+        views.MessageInConversationView.as_view(),
+        name="conversation-message",
+    ),
+    path(
         "webhooks/twilio/messages",
         webhooks.InboundMessageWebhook.as_view(),
         name="twilio-inbound-message",

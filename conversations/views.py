@@ -2,11 +2,12 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
 from django.views.generic import DetailView, TemplateView, View
 
 from conversations.filters import ConversationFilter
 from conversations.forms import ComposeForm, ConsentActionForm
-from conversations.models import Conversation, ConversationStatus
+from conversations.models import Conversation, ConversationStatus, Message
 from conversations.selectors import conversations_for_sidebar, thread
 from conversations.sending import SendBlocked, block_reason, send_message
 from conversations.services import conversation_record_consent
@@ -132,3 +133,16 @@ class ConversationConsentView(ConversationsMixin, View):
         else:
             messages.success(request, "Recorded.")
         return redirect("conversation", pk=pk)
+
+
+class MessageInConversationView(ConversationsMixin, View):
+    """A message as evidence (linked from consent history): its place in its conversation."""
+
+    def get(self, request, pk: int):
+        message = get_object_or_404(
+            Message.objects.for_account(request.account).exclude(contact=None), pk=pk
+        )
+        conversation = get_object_or_404(
+            self.get_queryset(), contact_id=message.contact_id, line_id=message.line_id
+        )
+        return redirect(f"{reverse('conversation', args=[conversation.pk])}#message-{pk}")

@@ -7,11 +7,13 @@ decision; an opt-in from an import or the API is kept but never lifts an opt-out
 one contact are serialised by locking the contact's row.
 """
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from crm.models import (
@@ -76,6 +78,112 @@ def record_consent(
         )
         _apply(current, event)
     return event
+
+
+@dataclass(frozen=True)
+class ImportedStatus:
+    """One status a business's earlier records give for a contact on a line."""
+
+    contact_id: int
+    line_id: int
+    status: str
+    occurred_at: datetime
+    note: str
+
+
+def record_imported_consents(statuses: list[ImportedStatus], contact_import) -> list[ConsentEvent]:
+    """Record many imported statuses at once, by the same rules as `record_consent`.
+
+    Set-based, for files of a hundred thousand rows: the contacts are locked together, current
+    statuses read in one query, events and new statuses written in bulk. A status already in
+    force, or already imported since the current status began, is not recorded again, so
+    importing the same file twice changes nothing. Returns the events recorded.
+    """
+    pairs = [(item.contact_id, item.line_id) for item in statuses]
+    if len(set(pairs)) != len(pairs):
+        raise ValueError("Each (contact, line) may be imported once per call.")
+    if not statuses:
+        return []
+    contact_ids = sorted({item.contact_id for item in statuses})
+    with transaction.atomic():
+        lock_contacts(contact_ids)
+        current = {
+            (consent.contact_id, consent.line_id): consent
+            for consent in Consent.objects.filter(contact_id__in=contact_ids)
+        }
+        imported = _latest_imported(contact_ids)
+        events = []
+        for item in statuses:
+            pair = (item.contact_id, item.line_id)
+            consent = current.get(pair)
+            if consent is not None and (
+                consent.status == item.status
+                or imported.get((*pair, item.status), 0) > consent.cause_id
+            ):
+                continue
+            events.append(
+                ConsentEvent(
+                    contact_id=item.contact_id,
+                    line_id=item.line_id,
+                    status=item.status,
+                    previous_status=consent.status if consent else "",
+                    outcome=_outcome(consent, item.status, ConsentSource.IMPORT, item.occurred_at),
+                    source=ConsentSource.IMPORT,
+                    contact_import=contact_import,
+                    note=item.note,
+                    occurred_at=item.occurred_at,
+                )
+            )
+        ConsentEvent.objects.bulk_create(events, batch_size=1000)
+        _apply_in_bulk(current, events)
+    return events
+
+
+def _latest_imported(contact_ids: list[int]) -> dict[tuple[int, int, str], int]:
+    """The id of the latest import event per (contact, line, status)."""
+    rows = (
+        ConsentEvent.objects.filter(contact_id__in=contact_ids, source=ConsentSource.IMPORT)
+        .values_list("contact_id", "line_id", "status")
+        .annotate(latest=Max("id"))
+        .order_by()
+    )
+    return {(contact_id, line_id, status): latest for contact_id, line_id, status, latest in rows}
+
+
+def _apply_in_bulk(current: dict, events: list[ConsentEvent]) -> None:
+    created, changed = [], []
+    for event in events:
+        consent = current.get((event.contact_id, event.line_id))
+        if consent is None:
+            created.append(
+                Consent(
+                    contact_id=event.contact_id,
+                    line_id=event.line_id,
+                    status=event.status,
+                    since=event.occurred_at,
+                    cause=event,
+                    latest_at=event.occurred_at,
+                )
+            )
+        elif event.outcome == ConsentOutcome.CHANGED:
+            consent.status = event.status
+            consent.since = consent.latest_at = event.occurred_at
+            consent.cause = event
+            changed.append(consent)
+        elif event.outcome == ConsentOutcome.SUPERSEDED:
+            _refresh_run_start(consent)
+    Consent.objects.bulk_create(created, batch_size=1000)
+    Consent.objects.bulk_update(changed, ["status", "since", "cause", "latest_at"], batch_size=500)
+
+
+def lock_contacts(contact_ids: list[int]) -> None:
+    """`lock_contact` for many contacts, taken in id order so two callers never deadlock."""
+    list(
+        Contact.objects.select_for_update(no_key=True)
+        .filter(pk__in=contact_ids)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
 
 
 def lock_contact(contact_id: int) -> None:

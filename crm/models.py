@@ -131,7 +131,12 @@ class Contact(models.Model):
 
     class Meta:
         ordering = ["name", "phone"]
-        indexes = [models.Index(fields=["account", "name"], name="contact_account_name")]
+        # The Contacts table sorts by name, by number (the unique constraint's index) or by
+        # when added; each order is read off an index, so a page costs the same at any size.
+        indexes = [
+            models.Index(fields=["account", "name", "id"], name="contact_account_name"),
+            models.Index(fields=["account", "id"], name="contact_account_added"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["account", "phone"], name="contact_unique_phone"),
             models.CheckConstraint(condition=Q(phone__regex=E164_REGEX), name="contact_phone_e164"),
@@ -227,6 +232,14 @@ class ConsentEvent(models.Model):
         blank=True,
         related_name="consent_events",
     )
+    contact_import = models.ForeignKey(
+        "ContactImport",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="consent_events",
+        help_text="The import whose file carried this status (source import).",
+    )
     keyword = models.CharField(max_length=100, blank=True)
     note = models.TextField(blank=True)
     occurred_at = models.DateTimeField(help_text="When it happened (the provider's time if any).")
@@ -315,3 +328,69 @@ class Consent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.contact} {self.get_status_display()} on {self.line}"
+
+
+class ImportStatus(models.TextChoices):
+    MAPPING = "mapping", "Waiting for the column mapping"
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Importing"
+    DONE = "done", "Done"
+    FAILED = "failed", "Stopped by an error"
+
+
+class ContactImport(models.Model):
+    """An uploaded contacts file and what importing it did.
+
+    The file is kept as uploaded: it is the evidence behind the consent it imported, and a
+    worker on another machine reads it from here. Progress counters are committed with each
+    chunk of rows, so they always say exactly what is stored.
+    """
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="imports")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="contact_imports"
+    )
+    file_name = models.CharField(max_length=255)
+    data = models.BinaryField()
+    delimiter = models.CharField(max_length=1, default=",")
+    headers = models.JSONField(default=list)
+    mapping = models.JSONField(default=dict, help_text="Column index → what it holds.")
+    status = models.CharField(
+        max_length=10, choices=ImportStatus.choices, default=ImportStatus.MAPPING
+    )
+    total_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    updated_count = models.PositiveIntegerField(default=0)
+    skipped_count = models.PositiveIntegerField(default=0)
+    bad_count = models.PositiveIntegerField(default=0)
+    bad_rows = models.JSONField(default=list, help_text="[row number, reason], the first ones.")
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = AccountScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "queued_at"], name="import_status_queued")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=ImportStatus.values), name="import_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.get_status_display()})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (ImportStatus.DONE, ImportStatus.FAILED)
+
+    @property
+    def percent(self) -> int:
+        if not self.total_rows:
+            return 100 if self.is_finished else 0
+        return min(100, self.processed_rows * 100 // self.total_rows)

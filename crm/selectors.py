@@ -1,11 +1,20 @@
 """Reads of consent for pages and the send gate, each answered in one query."""
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import F, FilteredRelation, Q
+from django.db.models import F, FilteredRelation, Q, QuerySet
 
-from crm.models import NOT_DEFINED_LABEL, Consent, ConsentStatus, Contact, Line
+from crm.models import (
+    NOT_DEFINED_LABEL,
+    Consent,
+    ConsentEvent,
+    ConsentSource,
+    ConsentStatus,
+    Contact,
+    Line,
+)
 
 
 @dataclass(frozen=True)
@@ -17,10 +26,16 @@ class LineConsent:
     since: datetime | None
     source: str
     cause_id: int | None
+    keyword: str = ""
+    recorded_by: str = ""
 
     @property
     def label(self) -> str:
         return ConsentStatus(self.status).label if self.status else NOT_DEFINED_LABEL
+
+    @property
+    def source_label(self) -> str:
+        return ConsentSource(self.source).label if self.source else ""
 
     @property
     def is_opted_out(self) -> bool:
@@ -43,6 +58,8 @@ def contact_consent_by_line(contact: Contact) -> list[LineConsent]:
             consent_since=F("consent__since"),
             consent_source=F("consent__cause__source"),
             consent_cause_id=F("consent__cause_id"),
+            consent_keyword=F("consent__cause__keyword"),
+            consent_user=F("consent__cause__user__username"),
         )
         .order_by("name", "number")
     )
@@ -53,6 +70,8 @@ def contact_consent_by_line(contact: Contact) -> list[LineConsent]:
             since=line.consent_since,
             source=line.consent_source or "",
             cause_id=line.consent_cause_id,
+            keyword=line.consent_keyword or "",
+            recorded_by=line.consent_user or "",
         )
         for line in lines
     ]
@@ -74,4 +93,42 @@ def contact_consent_on_line(contact: Contact, line: Line) -> LineConsent:
         since=consent.since,
         source=consent.cause.source,
         cause_id=consent.cause_id,
+    )
+
+
+def consent_history(contact: Contact) -> QuerySet[ConsentEvent]:
+    """Every consent event of the contact, newest first, with what each refers to."""
+    return (
+        ConsentEvent.objects.filter(contact=contact)
+        .select_related("line", "user", "message", "responder", "contact_import")
+        .defer("contact_import__data", "contact_import__bad_rows")
+        .order_by("-occurred_at", "-id")
+    )
+
+
+def contacts_for_export(
+    contacts: QuerySet[Contact], lines: list[Line]
+) -> tuple[list[str], Iterator[tuple]]:
+    """Header and rows of a contacts CSV: details, then the status on each line.
+
+    One query, read through a server-side cursor; the header names each line the way the
+    import recognises, so an exported file imports back unchanged.
+    """
+    header = ["Name", "Phone", "E-mail", "Added"] + [
+        f"Consent: {line.name} ({line.number})" for line in lines
+    ]
+    per_line = {
+        f"on_line_{line.pk}": FilteredRelation("consents", condition=Q(consents__line_id=line.pk))
+        for line in lines
+    }
+    rows = (
+        contacts.annotate(**per_line)
+        .values_list(
+            "name", "phone", "email", "created_at", *[f"{alias}__status" for alias in per_line]
+        )
+        .iterator(chunk_size=2000)
+    )
+    return header, (
+        (name, phone, email, added.isoformat(timespec="seconds"), *statuses)
+        for name, phone, email, added, *statuses in rows
     )

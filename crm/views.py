@@ -1,9 +1,26 @@
+from django.contrib import messages
+from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.views.generic import ListView
+from django.http import HttpResponseBadRequest
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.views import View
+from django.views.generic import CreateView, DetailView, ListView, UpdateView
+from django_filters.views import FilterView
+from django_tables2 import SingleTableMixin
+from django_tables2.paginators import LazyPaginator
 
-from crm.models import ConsentStatus, Line
+from capacity_sms.csv_download import csv_download
+from crm.filters import ContactFilter
+from crm.forms import ContactForm
+from crm.models import ConsentStatus, Contact, Line
 from crm.roles import WORK_CONVERSATIONS, perm
 from crm.scoping import AccountPermissionMixin
+from crm.selectors import consent_history, contact_consent_by_line, contacts_for_export
+from crm.tables import ContactTable
+
+HISTORY_PAGE_SIZE = 50
 
 
 class HomeView(AccountPermissionMixin, ListView):
@@ -29,3 +46,119 @@ class HomeView(AccountPermissionMixin, ListView):
         context = super().get_context_data(**kwargs)
         context["contact_count"] = self.request.account.contacts.count()
         return context
+
+
+class ContactsMixin(AccountPermissionMixin):
+    permission_required = perm(WORK_CONVERSATIONS)
+    model = Contact
+
+
+class ContactListView(ContactsMixin, SingleTableMixin, FilterView):
+    """CRM > Contacts. Pages are counted lazily: no COUNT(*) over a million contacts."""
+
+    template_name = "crm/contact_list.html"
+    table_class = ContactTable
+    filterset_class = ContactFilter
+    paginate_by = 25
+    paginator_class = LazyPaginator
+
+    def get_filterset_kwargs(self, filterset_class):
+        return {**super().get_filterset_kwargs(filterset_class), "account": self.request.account}
+
+    def get_table_kwargs(self):
+        return {"line": self.filterset.chosen_line}
+
+
+class ContactExportView(ContactsMixin, View):
+    """The filtered Contacts table as CSV, streamed, with each contact's status on every line."""
+
+    def get(self, request):
+        account = request.account
+        filterset = ContactFilter(
+            request.GET or None,
+            queryset=self.get_queryset().order_by("-id"),
+            account=account,
+        )
+        if filterset.is_bound and not filterset.is_valid():
+            return HttpResponseBadRequest(
+                "Invalid filter: "
+                + "; ".join(
+                    f"{field}: {' '.join(errors)}" for field, errors in filterset.errors.items()
+                ),
+                content_type="text/plain; charset=utf-8",
+            )
+        lines = list(Line.objects.for_account(account).order_by("name", "number"))
+        header, rows = contacts_for_export(filterset.qs, lines)
+        filename = f"contacts-{timezone.localdate():%Y-%m-%d}.csv"
+        return csv_download(filename, header, rows)
+
+
+class ContactConsentView(ContactsMixin, DetailView):
+    """The View Consent modal: every line of the account with this contact's status on it.
+
+    Asked by htmx, it is the dialog's content alone; otherwise it is a page of its own, so the
+    View button works without JavaScript.
+    """
+
+    context_object_name = "contact"
+
+    def get_template_names(self) -> list[str]:
+        if self.request.headers.get("HX-Request"):
+            return ["crm/_contact_consent.html"]
+        return ["crm/contact_consent.html"]
+
+    def get_context_data(self, **kwargs):
+        return {
+            **super().get_context_data(**kwargs),
+            "consents": contact_consent_by_line(self.object),
+            "as_dialog": bool(self.request.headers.get("HX-Request")),
+        }
+
+    def render_to_response(self, context, **kwargs):
+        response = super().render_to_response(context, **kwargs)
+        patch_vary_headers(response, ["HX-Request"])
+        return response
+
+
+class ContactDetailView(ContactsMixin, DetailView):
+    """A contact: details, status on every line, the whole consent history, conversations."""
+
+    template_name = "crm/contact_detail.html"
+    context_object_name = "contact"
+
+    def get_context_data(self, **kwargs):
+        contact = self.object
+        history = Paginator(consent_history(contact), HISTORY_PAGE_SIZE).get_page(
+            self.request.GET.get("page")
+        )
+        return {
+            **super().get_context_data(**kwargs),
+            "consents": contact_consent_by_line(contact),
+            "history": history,
+            "conversations": contact.conversations.select_related("line").order_by(
+                "-last_message_at"
+            ),
+        }
+
+
+class ContactFormMixin(ContactsMixin):
+    form_class = ContactForm
+    template_name = "crm/contact_form.html"
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "account": self.request.account}
+
+    def form_valid(self, form):
+        messages.success(self.request, "Contact saved.")
+        return super().form_valid(form)
+
+    def get_success_url(self) -> str:
+        return reverse("contact", args=[self.object.pk])
+
+
+class ContactCreateView(ContactFormMixin, CreateView):
+    pass
+
+
+class ContactUpdateView(ContactFormMixin, UpdateView):
+    pass

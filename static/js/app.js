@@ -7,5 +7,24 @@ function scrollThreadsToEnd(root) {
   }
 }
 
+function openLoadedDialog(event) {
+  // Content that htmx loaded into a <dialog> opens it as a modal; closing it (Escape, the
+  // Close button) gives the focus back to what opened it.
+  const dialog = event.detail.target.closest("dialog");
+  if (!dialog || dialog.open) return;
+  dialog.opener = event.detail.requestConfig && event.detail.requestConfig.elt;
+  dialog.showModal();
+}
+
+function returnFocus(event) {
+  const dialog = event.target;
+  if (dialog.opener) {
+    dialog.opener.focus();
+    dialog.opener = null;
+  }
+}
+
 document.addEventListener("DOMContentLoaded", () => scrollThreadsToEnd(document));
 document.addEventListener("htmx:afterSettle", () => scrollThreadsToEnd(document));
+document.addEventListener("htmx:afterSwap", openLoadedDialog);
+document.addEventListener("close", returnFocus, true);

@@ -1,0 +1,74 @@
+import django_filters
+from django import forms
+from django.db.models import F, FilteredRelation, Q, QuerySet, TextChoices
+
+from crm.models import ConsentStatus, Contact, Line
+
+
+class ConsentFilterChoice(TextChoices):
+    OPTED_IN = ConsentStatus.OPTED_IN.value, "Opted in"
+    OPTED_OUT = ConsentStatus.OPTED_OUT.value, "Opted out"
+    NOT_DEFINED = "not_defined", "Not Defined"
+
+
+def contact_matches(text: str, path: str = "") -> Q:
+    """Contacts whose name contains `text`, or whose number contains its digits (3 or more)."""
+    text = text.strip()
+    digits = "".join(ch for ch in text if ch.isdigit())
+    matches = Q(**{f"{path}name__icontains": text})
+    if len(digits) >= 3:
+        matches |= Q(**{f"{path}phone__contains": digits})
+    return matches
+
+
+class ContactFilterForm(forms.Form):
+    def clean(self):
+        data = super().clean()
+        if data.get("consent") and not data.get("line"):
+            self.add_error("line", "Choose the line whose consent status to filter by.")
+        return data
+
+
+class ContactFilter(django_filters.FilterSet):
+    """The Contacts table's filters; line choices are the request's account's lines only.
+
+    Choosing a line adds the contact's status on it to each row (`line_status`), which the
+    status filter then narrows: opted in, opted out, or Not Defined (no record on that line).
+    """
+
+    q = django_filters.CharFilter(method="search", label="Search by name or number")
+    line = django_filters.ModelChoiceFilter(
+        queryset=Line.objects.none(), empty_label="Any line", method="with_line_status"
+    )
+    consent = django_filters.ChoiceFilter(
+        choices=ConsentFilterChoice.choices,
+        empty_label="Any status",
+        label="Consent status on the line",
+        method="with_consent",
+    )
+
+    class Meta:
+        model = Contact
+        fields = ["q", "line", "consent"]
+        form = ContactFilterForm
+
+    def __init__(self, *args, account=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.filters["line"].queryset = Line.objects.for_account(account).order_by("name")
+
+    def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(contact_matches(value))
+
+    def with_line_status(self, queryset: QuerySet, name: str, line: Line) -> QuerySet:
+        return queryset.annotate(
+            line_consent=FilteredRelation("consents", condition=Q(consents__line=line))
+        ).annotate(line_status=F("line_consent__status"), line_since=F("line_consent__since"))
+
+    def with_consent(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        if value == ConsentFilterChoice.NOT_DEFINED:
+            return queryset.filter(line_status__isnull=True)
+        return queryset.filter(line_status=value)
+
+    @property
+    def chosen_line(self) -> Line | None:
+        return self.form.cleaned_data.get("line") if self.is_bound and self.is_valid() else None

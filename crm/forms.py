@@ -1,0 +1,134 @@
+from django import forms
+from django.core.exceptions import ValidationError
+
+from crm import imports
+from crm.models import Contact
+from crm.phones import normalize_phone
+
+
+class ContactForm(forms.ModelForm):
+    """A contact's details. The number is normalised to E.164 and unique in the account.
+
+    Once a contact has consent history or messages, its number is evidence and cannot be
+    changed here (a different number is a different contact).
+    """
+
+    phone = forms.CharField(
+        label="Mobile number",
+        max_length=40,
+        help_text="With the country code, or a number in the default region.",
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
+    )
+
+    class Meta:
+        model = Contact
+        fields = ["name", "phone", "email"]
+        labels = {"email": "E-mail"}
+
+    def __init__(self, *args, account, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.account = account
+        self.instance.account = account
+        if self.instance.pk and self.instance_has_evidence():
+            self.fields["phone"].disabled = True
+            self.fields["phone"].help_text = (
+                "The number cannot change: this contact's consent history and messages belong "
+                "to it. Add a new contact for a new number."
+            )
+
+    def instance_has_evidence(self) -> bool:
+        contact = self.instance
+        return contact.consent_events.exists() or contact.messages.exists()
+
+    def clean_phone(self) -> str:
+        if self.fields["phone"].disabled:
+            return self.instance.phone
+        phone = normalize_phone(self.cleaned_data["phone"])
+        taken = Contact.objects.for_account(self.account).filter(phone=phone)
+        if self.instance.pk:
+            taken = taken.exclude(pk=self.instance.pk)
+        if taken.exists():
+            raise ValidationError("Another contact already has this number.", code="unique")
+        return phone
+
+
+class ImportUploadForm(forms.Form):
+    file = forms.FileField(
+        label="CSV file",
+        help_text="UTF-8 CSV with a header row. You choose what each column holds next.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+    )
+
+    def clean_file(self) -> imports.UploadedFile:
+        upload = self.cleaned_data["file"]
+        imports.check_size(upload.size)
+        return imports.read_upload(upload.name, upload.read())
+
+
+class ImportMappingForm(forms.Form):
+    """One choice per column of the file: what it holds, or ignore it."""
+
+    def __init__(self, *args, headers: list[str], samples: list[list[str]], lines, **kwargs):
+        super().__init__(*args, **kwargs)
+        lines = list(lines)
+        choices = [
+            ("", "Ignore this column"),
+            *imports.Column.CHOICES,
+            *[
+                (imports.consent_column(line), f"Consent on {line.name} ({line.number})")
+                for line in lines
+            ],
+        ]
+        guesses = imports.guess_mapping(headers, lines)
+        for index, header in enumerate(headers):
+            field = forms.ChoiceField(
+                choices=choices,
+                required=False,
+                label=header or f"Column {index + 1}",
+                initial=guesses.get(index, ""),
+            )
+            field.samples = [row[index] for row in samples if index < len(row)]
+            self.fields[f"column_{index}"] = field
+
+    def clean(self):
+        mapping = self.mapping()
+        labels = dict(self.fields["column_0"].choices) if self.fields else {}
+        columns_of: dict[str, list[int]] = {}
+        for index, target in mapping.items():
+            columns_of.setdefault(target, []).append(int(index) + 1)
+        for target, columns in columns_of.items():
+            if len(columns) > 1:
+                raise ValidationError(
+                    f"“{labels[target]}” is chosen for more than one column (columns "
+                    f"{', '.join(map(str, columns))}).",
+                    code="twice",
+                )
+        self._check_combinations(set(columns_of))
+        return self.cleaned_data
+
+    @staticmethod
+    def _check_combinations(targets: set[str]) -> None:
+        column = imports.Column
+        per_line = any(target.startswith(column.CONSENT_ON) for target in targets)
+        if column.PHONE not in targets:
+            raise ValidationError("Choose the column that holds the phone number.")
+        if (column.LINE in targets) != (column.STATUS in targets):
+            raise ValidationError(
+                "A consent status column needs a line column beside it, and the other way round."
+            )
+        if column.STATUS in targets and per_line:
+            raise ValidationError(
+                "Use either a line and a status column, or one consent column per line, not both."
+            )
+        if column.NAME in targets and targets & {column.FIRST_NAME, column.LAST_NAME}:
+            raise ValidationError("Choose either a name column or first and last name columns.")
+        if column.CONSENT_DATE in targets and not (per_line or column.STATUS in targets):
+            raise ValidationError("A consent date column needs a consent column to date.")
+
+    def mapping(self) -> dict[str, str]:
+        data = getattr(self, "cleaned_data", {})
+        return {
+            name.removeprefix("column_"): target
+            for name, target in data.items()
+            if name.startswith("column_") and target
+        }

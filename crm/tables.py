@@ -1,0 +1,47 @@
+import django_tables2 as tables
+from django.utils.html import format_html
+
+from crm.models import ConsentStatus, Contact
+from crm.phones import format_phone
+
+
+class ContactTable(tables.Table):
+    """The Contacts table. Every sort order is served by an index on (account, ...)."""
+
+    name = tables.Column(
+        linkify=("contact", {"pk": tables.A("pk")}), order_by=("name", "id"), empty_values=()
+    )
+    phone = tables.Column(verbose_name="Mobile number")
+    email = tables.Column(verbose_name="E-mail", orderable=False)
+    line_status = tables.TemplateColumn(
+        template_name="crm/_line_status_cell.html", orderable=False, visible=False
+    )
+    added = tables.DateTimeColumn(
+        accessor="created_at", order_by=("id",), verbose_name="Added", format="M j, Y"
+    )
+    consent = tables.TemplateColumn(
+        template_name="crm/_view_consent_button.html", orderable=False, verbose_name="Consent"
+    )
+
+    class Meta:
+        model = Contact
+        fields = ()
+        sequence = ("name", "phone", "email", "line_status", "added", "consent")
+        order_by = ("-added",)
+        attrs = {"class": "table contacts-table"}
+        empty_text = "No contacts match."
+
+    def __init__(self, *args, line=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if line is not None:
+            self.columns.show("line_status")
+            self.columns["line_status"].column.verbose_name = f"Status on {line.name}"
+
+    def render_name(self, value: str, record: Contact) -> str:
+        return value or format_html('<span class="meta">No name</span>')
+
+    def render_phone(self, value: str) -> str:
+        return format_phone(value)
+
+    def value_line_status(self, value) -> str:
+        return ConsentStatus(value).label if value else "Not Defined"

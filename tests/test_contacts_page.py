@@ -29,7 +29,11 @@ def add_contacts(account, count, start=0):
 def record(contact, line, status, user=None, body="STOP"):
     if user is not None:
         return consent.record_consent(
-            contact=contact, line=line, status=status, source=ConsentSource.AGENT, user=user,
+            contact=contact,
+            line=line,
+            status=status,
+            source=ConsentSource.AGENT,
+            user=user,
             note="asked by phone",
         )
     return consent.record_consent(
@@ -131,7 +135,9 @@ def test_query_count_does_not_grow_with_contacts_or_lines(agent_client, account,
         return len(captured)
 
     first, _ = add_contacts(account, 2)
-    record(first, Line.objects.create(account=account, number="+14155550150", name="L0"), "opted_in")
+    record(
+        first, Line.objects.create(account=account, number="+14155550150", name="L0"), "opted_in"
+    )
     few = queries()
     add_contacts(account, 40, start=100)
     for n in range(1, 6):
@@ -248,10 +254,12 @@ def test_export_streams_the_filtered_rows_with_every_lines_status(
     agent_client, account, line, second_line
 ):
     safe, formula = add_contacts(account, 2)
-    formula.name = "=HYPERLINK(\"http://evil\")"
+    formula.name = '=HYPERLINK("http://evil")'
     formula.save()
     record(safe, line, ConsentStatus.OPTED_OUT)
-    response = agent_client.get(reverse("contacts-export"), {"line": line.pk, "consent": "opted_out"})
+    response = agent_client.get(
+        reverse("contacts-export"), {"line": line.pk, "consent": "opted_out"}
+    )
     assert response.streaming
     assert response["Content-Type"] == "text/csv"
     assert "attachment" in response["Content-Disposition"]
@@ -269,6 +277,6 @@ def test_export_streams_the_filtered_rows_with_every_lines_status(
     ]
     everyone = agent_client.get(reverse("contacts-export"))
     rows = list(csv.reader(io.StringIO(b"".join(everyone.streaming_content).decode())))
-    assert ["'=HYPERLINK(\"http://evil\")", "+12025550001"] in [row[:2] for row in rows]
+    assert ['\'=HYPERLINK("http://evil")', "+12025550001"] in [row[:2] for row in rows]
     bad = agent_client.get(reverse("contacts-export"), {"consent": "opted_out"})
     assert bad.status_code == 400

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from crm.models import Account, Consent, ConsentEvent, Contact, Line, Membership
+from crm.models import Account, Consent, ConsentEvent, Contact, ContactImport, Line, Membership
 from crm.scoping import account_of
 
 
@@ -133,3 +133,29 @@ class ConsentEventAdmin(ReadOnlyAdmin):
     list_filter = ["source", "outcome", "status", "line__account", "line"]
     search_fields = ["contact__name", "contact__phone", "line__number", "keyword", "note"]
     date_hierarchy = "occurred_at"
+
+
+@admin.register(ContactImport)
+class ContactImportAdmin(ReadOnlyAdmin):
+    """Imports are evidence of the consent they brought in: shown, never changed here."""
+
+    list_display = [
+        "file_name",
+        "account",
+        "uploaded_by",
+        "status",
+        "total_rows",
+        "created_count",
+        "updated_count",
+        "skipped_count",
+        "bad_count",
+        "created_at",
+    ]
+    list_select_related = ["account", "uploaded_by"]
+    list_filter = ["status", "account"]
+    search_fields = ["file_name", "uploaded_by__username", "account__name"]
+    exclude = ["data"]
+    date_hierarchy = "created_at"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("data")

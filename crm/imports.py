@@ -33,6 +33,7 @@ logger = logging.getLogger(__name__)
 
 MEGABYTE = 1024 * 1024
 CHUNK_ROWS = 2000
+MAX_COLUMNS = 100
 BAD_ROWS_KEPT = 10_000
 SAMPLE_ROWS = 3
 DELIMITERS = ",;\t|"
@@ -151,6 +152,12 @@ def read_upload(file_name: str, data: bytes) -> UploadedFile:
     if not records:
         raise ValidationError("The file is empty.", code="empty")
     _, headers = records[0]
+    if len(headers) > MAX_COLUMNS:
+        raise ValidationError(
+            "The file has %(count)d columns; at most %(limit)d can be imported.",
+            code="too_wide",
+            params={"count": len(headers), "limit": MAX_COLUMNS},
+        )
     if len(records) < 2:
         raise ValidationError("The file has a header row but no contacts.", code="no_rows")
     return UploadedFile(

@@ -336,3 +336,18 @@ def test_only_admins_import_and_other_accounts_imports_are_404(
         client.post(reverse("import-mapping", args=[theirs.pk]), {"column_0": "phone"}).status_code
         == 404
     )
+
+
+def test_semicolons_quoted_newlines_and_a_byte_order_mark_are_read(
+    admin_client, account, import_file
+):
+    content = '\ufeffName;Phone\n"Smith; Anna\nand Bo";+12025550101\nZoë;2025550102\n'
+    contact_import = import_file(content)
+    assert contact_import.bad_count == 0
+    assert set(Contact.objects.values_list("name", flat=True)) == {"Smith; Anna\nand Bo", "Zoë"}
+
+
+def test_a_file_with_too_many_columns_is_refused(admin_client, account):
+    header = ",".join(f"c{n}" for n in range(101))
+    page = upload(admin_client, f"{header}\n{'1,' * 100}1\n").content.decode()
+    assert "The file has 101 columns; at most 100 can be imported." in page

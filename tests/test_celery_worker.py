@@ -6,8 +6,10 @@ from datetime import timedelta
 
 import pytest
 from celery.contrib.testing.worker import start_worker
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from capacity_sms.celery import app
@@ -15,7 +17,15 @@ from conversations.models import Direction, Message, MessageStatus, Purpose
 from conversations.sending import SendBlocked, send_message
 from conversations.tasks import sweep_pending_messages
 from crm import consent
-from crm.models import Consent, ConsentEvent, ConsentSource, ConsentStatus, Contact
+from crm.models import (
+    Consent,
+    ConsentEvent,
+    ConsentSource,
+    ConsentStatus,
+    Contact,
+    ContactImport,
+    ImportStatus,
+)
 from tests.webhook_client import inbound_params, post_inbound
 
 pytestmark = [
@@ -149,3 +159,21 @@ def test_the_same_delivery_in_two_threads_at_once_is_stored_and_answered_once(li
     assert ConsentEvent.objects.count() == 1
     assert Message.objects.filter(direction=Direction.OUTBOUND).count() == 1
     assert len(outbox) == 1
+
+
+def test_an_uploaded_import_runs_in_the_worker_and_the_page_follows_it(worker, line, admin_user):
+    client = Client()
+    client.force_login(admin_user)
+    rows = "".join(f"Person {n},20255501{n:02d},opted_out\n" for n in range(10, 40))
+    upload = SimpleUploadedFile("crm.csv", f"name,phone,Sales\n{rows}".encode(), "text/csv")
+    client.post(reverse("imports"), {"file": upload})
+    contact_import = ContactImport.objects.get()
+    mapping = {"column_0": "name", "column_1": "phone", "column_2": f"consent:{line.pk}"}
+    assert (
+        client.post(reverse("import-mapping", args=[contact_import.pk]), mapping).status_code == 302
+    )
+    wait_until(lambda: ContactImport.objects.get().status == ImportStatus.DONE)
+    page = client.get(reverse("import", args=[contact_import.pk]), HTTP_HX_REQUEST="true")
+    assert "30 of 30 rows (100%)" in page.content.decode()
+    assert Consent.objects.filter(line=line, status=ConsentStatus.OPTED_OUT).count() == 30
+    assert ConsentEvent.objects.filter(contact_import=contact_import).count() == 30

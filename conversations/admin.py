@@ -8,7 +8,11 @@ from crm.admin import AccountScopedAdmin, ReadOnlyAdmin
 class ConversationAdmin(AccountScopedAdmin):
     list_display = ["contact", "line", "status", "last_message_at", "created_at"]
     list_select_related = ["contact", "line"]
-    list_filter = ["status", "account", "line"]
+    list_filter = [
+        "status",
+        ("account", admin.RelatedOnlyFieldListFilter),
+        ("line", admin.RelatedOnlyFieldListFilter),
+    ]
     search_fields = ["contact__name", "contact__phone", "line__number", "line__name"]
     raw_id_fields = ["contact"]
 
@@ -26,7 +30,13 @@ class MessageAdmin(ReadOnlyAdmin):
         "blocked_reason",
     ]
     list_select_related = ["line"]
-    list_filter = ["direction", "status", "purpose", "line__account", "line"]
+    list_filter = [
+        "direction",
+        "status",
+        "purpose",
+        ("line__account", admin.RelatedOnlyFieldListFilter),
+        ("line", admin.RelatedOnlyFieldListFilter),
+    ]
     search_fields = ["body", "remote_number", "provider_message_id", "contact__name"]
     raw_id_fields = ["contact", "sent_by"]
     date_hierarchy = "created_at"

@@ -55,7 +55,7 @@ class AccountAdmin(AccountScopedAdmin):
 class MembershipAdmin(AccountScopedAdmin):
     list_display = ["user", "account", "roles", "created_at"]
     list_select_related = ["user", "account"]
-    list_filter = ["account", "user__groups"]
+    list_filter = [("account", admin.RelatedOnlyFieldListFilter), "user__groups"]
     search_fields = ["user__username", "user__email", "account__name"]
     raw_id_fields = ["user"]
 
@@ -71,7 +71,7 @@ class MembershipAdmin(AccountScopedAdmin):
 class LineAdmin(AccountScopedAdmin):
     list_display = ["name", "number", "account", "consent_policy", "created_at"]
     list_select_related = ["account"]
-    list_filter = ["account", "consent_policy"]
+    list_filter = [("account", admin.RelatedOnlyFieldListFilter), "consent_policy"]
     search_fields = ["name", "number", "account__name"]
 
 
@@ -98,7 +98,7 @@ class ConsentEventInline(admin.TabularInline):
 class ContactAdmin(AccountScopedAdmin):
     list_display = ["name", "phone", "email", "account", "created_at"]
     list_select_related = ["account"]
-    list_filter = ["account"]
+    list_filter = [("account", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name", "phone", "email"]
     inlines = [ConsentEventInline]
 
@@ -107,7 +107,11 @@ class ContactAdmin(AccountScopedAdmin):
 class ConsentAdmin(ReadOnlyAdmin):
     list_display = ["contact", "line", "status", "since", "source"]
     list_select_related = ["contact", "line", "cause"]
-    list_filter = ["status", "line__account", "line"]
+    list_filter = [
+        "status",
+        ("line__account", admin.RelatedOnlyFieldListFilter),
+        ("line", admin.RelatedOnlyFieldListFilter),
+    ]
     search_fields = ["contact__name", "contact__phone", "line__number", "line__name"]
 
     @admin.display(description="Source", ordering="cause__source")
@@ -130,7 +134,13 @@ class ConsentEventAdmin(ReadOnlyAdmin):
         "recorded_at",
     ]
     list_select_related = ["contact", "line", "user"]
-    list_filter = ["source", "outcome", "status", "line__account", "line"]
+    list_filter = [
+        "source",
+        "outcome",
+        "status",
+        ("line__account", admin.RelatedOnlyFieldListFilter),
+        ("line", admin.RelatedOnlyFieldListFilter),
+    ]
     search_fields = ["contact__name", "contact__phone", "line__number", "keyword", "note"]
     date_hierarchy = "occurred_at"
 
@@ -152,7 +162,7 @@ class ContactImportAdmin(ReadOnlyAdmin):
         "created_at",
     ]
     list_select_related = ["account", "uploaded_by"]
-    list_filter = ["status", "account"]
+    list_filter = ["status", ("account", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["file_name", "uploaded_by__username", "account__name"]
     exclude = ["data"]
     date_hierarchy = "created_at"

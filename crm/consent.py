@@ -13,7 +13,6 @@ from datetime import datetime
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Max
 from django.utils import timezone
 
 from crm.models import (
@@ -96,8 +95,8 @@ def record_imported_consents(statuses: list[ImportedStatus], contact_import) -> 
 
     Set-based, for files of a hundred thousand rows: the contacts are locked together, current
     statuses read in one query, events and new statuses written in bulk. A status already in
-    force, or already imported since the current status began, is not recorded again, so
-    importing the same file twice changes nothing. Returns the events recorded.
+    force, or already imported with the same time, is not recorded again, so importing the same
+    file twice changes nothing. Returns the events recorded.
     """
     pairs = [(item.contact_id, item.line_id) for item in statuses]
     if len(set(pairs)) != len(pairs):
@@ -111,14 +110,13 @@ def record_imported_consents(statuses: list[ImportedStatus], contact_import) -> 
             (consent.contact_id, consent.line_id): consent
             for consent in Consent.objects.filter(contact_id__in=contact_ids)
         }
-        imported = _latest_imported(contact_ids)
+        imported = _imported(contact_ids)
         events = []
         for item in statuses:
             pair = (item.contact_id, item.line_id)
             consent = current.get(pair)
             if consent is not None and (
-                consent.status == item.status
-                or imported.get((*pair, item.status), 0) > consent.cause_id
+                consent.status == item.status or (*pair, item.status, item.occurred_at) in imported
             ):
                 continue
             events.append(
@@ -139,15 +137,13 @@ def record_imported_consents(statuses: list[ImportedStatus], contact_import) -> 
     return events
 
 
-def _latest_imported(contact_ids: list[int]) -> dict[tuple[int, int, str], int]:
-    """The id of the latest import event per (contact, line, status)."""
-    rows = (
-        ConsentEvent.objects.filter(contact_id__in=contact_ids, source=ConsentSource.IMPORT)
-        .values_list("contact_id", "line_id", "status")
-        .annotate(latest=Max("id"))
-        .order_by()
+def _imported(contact_ids: list[int]) -> set[tuple[int, int, str, datetime]]:
+    """(contact, line, status, occurred_at) of every imported status of these contacts."""
+    return set(
+        ConsentEvent.objects.filter(
+            contact_id__in=contact_ids, source=ConsentSource.IMPORT
+        ).values_list("contact_id", "line_id", "status", "occurred_at")
     )
-    return {(contact_id, line_id, status): latest for contact_id, line_id, status, latest in rows}
 
 
 def _apply_in_bulk(current: dict, events: list[ConsentEvent]) -> None:

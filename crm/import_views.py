@@ -39,15 +39,10 @@ class ImportUploadView(ImportsMixin, FormView):
         }
 
     def form_valid(self, form):
-        uploaded = form.cleaned_data["file"]
-        contact_import = ContactImport.objects.create(
+        contact_import = imports.create_import(
             account=self.request.account,
-            uploaded_by=self.request.user,
-            file_name=uploaded.file_name,
-            data=uploaded.data,
-            delimiter=uploaded.delimiter,
-            headers=uploaded.headers,
-            total_rows=uploaded.total_rows,
+            user=self.request.user,
+            uploaded=form.cleaned_data["file"],
         )
         return redirect("import-mapping", pk=contact_import.pk)
 

@@ -9,19 +9,22 @@ file again finds everything already stored and changes nothing.
 """
 
 import csv
+import hashlib
 import io
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from datetime import date, datetime, time
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import OperationalError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
+from capacity_sms.csv_download import FORMULA_PREFIXES
 from capacity_sms.queueing import enqueue_on_commit
 from crm import tasks
 from crm.consent import ImportedStatus, record_imported_consents
@@ -34,6 +37,9 @@ logger = logging.getLogger(__name__)
 MEGABYTE = 1024 * 1024
 CHUNK_ROWS = 2000
 MAX_COLUMNS = 100
+# Consent records older than text messaging itself are typing errors.
+EARLIEST_CONSENT_DATE = date(1990, 1, 1)
+EMAIL_MAX_LENGTH = Contact._meta.get_field("email").max_length
 BAD_ROWS_KEPT = 10_000
 SAMPLE_ROWS = 3
 DELIMITERS = ",;\t|"
@@ -169,6 +175,32 @@ def read_upload(file_name: str, data: bytes) -> UploadedFile:
     )
 
 
+def create_import(*, account, user, uploaded: UploadedFile) -> ContactImport:
+    """Store an uploaded file, waiting for its column mapping.
+
+    Undated statuses in the file are dated by the first upload of the same content, so
+    uploading the file again asserts nothing new.
+    """
+    digest = hashlib.sha256(uploaded.data).hexdigest()
+    first_upload = (
+        ContactImport.objects.filter(account=account, content_sha256=digest)
+        .order_by("created_at")
+        .values_list("undated_at", flat=True)
+        .first()
+    )
+    return ContactImport.objects.create(
+        account=account,
+        uploaded_by=user,
+        file_name=uploaded.file_name,
+        data=uploaded.data,
+        content_sha256=digest,
+        undated_at=first_upload or timezone.now(),
+        delimiter=uploaded.delimiter,
+        headers=uploaded.headers,
+        total_rows=uploaded.total_rows,
+    )
+
+
 def decode(data: bytes) -> str:
     """The file as text: UTF-8, with or without the byte-order mark spreadsheets write."""
     if data.startswith(b"PK\x03\x04"):
@@ -202,10 +234,14 @@ def _sniff_delimiter(text: str) -> str:
 
 def _records(text: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
     """(row number, cells) of every non-blank record; the header is row 1."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    for number, cells in enumerate(reader, start=1):
-        if any(cell.strip() for cell in cells):
-            yield number, cells
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    number = 0
+    try:
+        for number, cells in enumerate(reader, start=1):
+            if any(cell.strip() for cell in cells):
+                yield number, cells
+    except csv.Error as error:
+        raise csv.Error(f"{error} (row {number + 1}, line {reader.line_num})") from error
 
 
 def data_rows(contact_import: ContactImport) -> Iterator[tuple[int, list[str]]]:
@@ -271,12 +307,16 @@ class RowReader:
         )
         if len(name) > NAME_MAX_LENGTH:
             raise RowError(f"Name: longer than {NAME_MAX_LENGTH} characters.")
+        if any(char in name for char in "\r\n"):
+            raise RowError("Name: contains a line break.")
         return name
 
     @staticmethod
     def _email(email: str) -> str:
         if not email:
             return ""
+        if len(email) > EMAIL_MAX_LENGTH:
+            raise RowError(f"E-mail: longer than {EMAIL_MAX_LENGTH} characters.")
         try:
             validate_email(email)
         except ValidationError as error:
@@ -289,17 +329,19 @@ class RowReader:
         try:
             moment = parse_datetime(text)
             if moment is None and (day := parse_date(text)) is not None:
-                moment = datetime.combine(day, time.min, tzinfo=timezone.get_current_timezone())
-        except ValueError:
+                moment = datetime.combine(day, time.min)
+            if moment is not None and timezone.is_naive(moment):
+                moment = timezone.make_aware(moment)
+        except (ValueError, OverflowError):
             moment = None
         if moment is None:
             raise RowError(
                 f"Consent date: “{text}” is not a date (use YYYY-MM-DD or YYYY-MM-DD HH:MM)."
             )
-        if timezone.is_naive(moment):
-            moment = timezone.make_aware(moment)
-        if moment > self.default_time:
-            raise RowError(f"Consent date: “{text}” is after the file was uploaded.")
+        if not moment.date() >= EARLIEST_CONSENT_DATE or moment > timezone.now():
+            raise RowError(
+                f"Consent date: “{text}” is not between {EARLIEST_CONSENT_DATE:%Y} and now."
+            )
         return moment
 
     def _statuses(self, values: dict[str, str]) -> list[tuple[int, str]]:
@@ -341,7 +383,15 @@ class RowReader:
 
 
 def _cell(cells: list[str], index: int) -> str:
-    return cells[index].strip() if index < len(cells) else ""
+    """The cell's text, without the ' our own CSV downloads put before formula characters."""
+    text = cells[index].strip() if index < len(cells) else ""
+    if text.startswith("'") and text[1:2] and text[1] in FORMULA_PREFIXES:
+        return text[1:]
+    return text
+
+
+class ImportTakenOver(Exception):
+    """Another run of the same import committed first; this one stops without writing."""
 
 
 def run_import(import_id: int) -> None:
@@ -351,18 +401,26 @@ def run_import(import_id: int) -> None:
         return
     try:
         _import_rows(contact_import)
+    except ImportTakenOver:
+        return
     except OperationalError:
         raise  # the database is away: the task retries and resumes
-    except Exception as error:
+    except Exception:
         logger.exception("Contact import %s stopped", import_id)
-        ContactImport.objects.filter(pk=import_id).update(
-            status=ImportStatus.FAILED,
-            error=f"Stopped after row {contact_import.processed_rows + 1}: {error}",
-            finished_at=timezone.now(),
+        mark_failed(
+            import_id,
+            f"Stopped by an internal error after {contact_import.processed_rows:,} rows; the "
+            "rows before were imported. Resume the import to continue.",
         )
         return
-    ContactImport.objects.filter(pk=import_id).update(
+    ContactImport.objects.filter(pk=import_id, status=ImportStatus.RUNNING).update(
         status=ImportStatus.DONE, finished_at=timezone.now()
+    )
+
+
+def mark_failed(import_id: int, error: str) -> None:
+    ContactImport.objects.filter(pk=import_id).update(
+        status=ImportStatus.FAILED, error=error, finished_at=timezone.now()
     )
 
 
@@ -376,13 +434,14 @@ def _start(import_id: int) -> ContactImport | None:
             return None
         contact_import.status = ImportStatus.RUNNING
         contact_import.started_at = contact_import.started_at or timezone.now()
-        contact_import.save(update_fields=["status", "started_at"])
+        contact_import.progress_at = timezone.now()
+        contact_import.save(update_fields=["status", "started_at", "progress_at"])
     return contact_import
 
 
 def _import_rows(contact_import: ContactImport) -> None:
     lines = list(Line.objects.filter(account_id=contact_import.account_id))
-    reader = RowReader(contact_import.mapping, lines, default_time=contact_import.created_at)
+    reader = RowReader(contact_import.mapping, lines, default_time=contact_import.undated_at)
     first_row_of: dict[tuple[str, int | None], int] = {}
     chunk: list[ContactRow] = []
     bad: list[tuple[int, str]] = []
@@ -418,25 +477,31 @@ def _commit_chunk(
     bad: list[tuple[int, str]],
     processed: int,
 ) -> None:
+    """Store a chunk and its progress in one transaction.
+
+    The progress update comes first and only matches while the import is where this run left
+    it: it locks the import's row, so a second run of the same import (a task delivered
+    twice) waits, then finds the progress moved and stops instead of counting twice.
+    """
+    room = BAD_ROWS_KEPT - len(contact_import.bad_rows)
+    bad_rows = contact_import.bad_rows + [list(item) for item in bad[:room]]
     with transaction.atomic():
+        claimed = ContactImport.objects.filter(
+            pk=contact_import.pk,
+            status=ImportStatus.RUNNING,
+            processed_rows=contact_import.processed_rows,
+        ).update(processed_rows=processed, progress_at=timezone.now(), bad_rows=bad_rows)
+        if not claimed:
+            raise ImportTakenOver
         created, updated = _store_rows(contact_import, rows)
-        room = BAD_ROWS_KEPT - len(contact_import.bad_rows)
-        contact_import.bad_rows = contact_import.bad_rows + [list(item) for item in bad[:room]]
-        contact_import.processed_rows = processed
-        contact_import.created_count += created
-        contact_import.updated_count += updated
-        contact_import.skipped_count += len(rows) - created - updated
-        contact_import.bad_count += len(bad)
-        contact_import.save(
-            update_fields=[
-                "bad_rows",
-                "processed_rows",
-                "created_count",
-                "updated_count",
-                "skipped_count",
-                "bad_count",
-            ]
+        ContactImport.objects.filter(pk=contact_import.pk).update(
+            created_count=F("created_count") + created,
+            updated_count=F("updated_count") + updated,
+            skipped_count=F("skipped_count") + len(rows) - created - updated,
+            bad_count=F("bad_count") + len(bad),
         )
+    contact_import.processed_rows = processed
+    contact_import.bad_rows = bad_rows
 
 
 def _store_rows(contact_import: ContactImport, rows: list[ContactRow]) -> tuple[int, int]:
@@ -450,9 +515,13 @@ def _store_rows(contact_import: ContactImport, rows: list[ContactRow]) -> tuple[
     rows_by_phone: dict[str, list[ContactRow]] = {}
     for row in rows:
         rows_by_phone.setdefault(row.phone, []).append(row)
+    # Locked in id order before anything is written, like every consent change, so two
+    # imports (or an import and the inbound worker) touching the same contacts never deadlock.
     contacts = {
         contact.phone: contact
         for contact in Contact.objects.filter(account_id=account_id, phone__in=rows_by_phone)
+        .order_by("pk")
+        .select_for_update(no_key=True)
     }
     new = [
         Contact(account_id=account_id, phone=phone, **_merged_details(phone_rows))

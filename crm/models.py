@@ -352,6 +352,11 @@ class ContactImport(models.Model):
     )
     file_name = models.CharField(max_length=255)
     data = models.BinaryField()
+    content_sha256 = models.CharField(max_length=64, db_index=True)
+    undated_at = models.DateTimeField(
+        help_text="When the file's undated statuses are taken to have happened: the first "
+        "upload of this same file, so importing it again changes nothing."
+    )
     delimiter = models.CharField(max_length=1, default=",")
     headers = models.JSONField(default=list)
     mapping = models.JSONField(default=dict, help_text="Column index → what it holds.")
@@ -369,6 +374,7 @@ class ContactImport(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     queued_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    progress_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     objects = AccountScopedQuerySet.as_manager()

@@ -4,33 +4,46 @@ from datetime import timedelta
 
 from celery import shared_task
 from django.db import OperationalError
+from django.db.models import Q
 from django.utils import timezone
 
 from crm import imports
 from crm.models import ContactImport, ImportStatus
 
-IMPORT_STALLED_AFTER = timedelta(minutes=2)
+IMPORT_QUEUED_STALL = timedelta(minutes=2)
+# A running import commits a chunk every few seconds; one silent this long lost its worker.
+IMPORT_RUNNING_STALL = timedelta(minutes=10)
+IMPORT_MAX_RETRIES = 8
 
 
-@shared_task(
-    acks_late=True,
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    retry_backoff_max=300,
-    max_retries=8,
-)
-def import_contacts(import_id: int) -> None:
-    imports.run_import(import_id)
+@shared_task(bind=True, acks_late=True, max_retries=IMPORT_MAX_RETRIES)
+def import_contacts(self, import_id: int) -> None:
+    try:
+        imports.run_import(import_id)
+    except OperationalError as error:
+        if self.request.retries >= IMPORT_MAX_RETRIES:
+            imports.mark_failed(
+                import_id, "The database was unavailable; resume the import to continue."
+            )
+            raise
+        raise self.retry(exc=error, countdown=min(300, 2**self.request.retries)) from error
 
 
 @shared_task
 def sweep_stalled_imports() -> int:
-    """Queue again imports whose task never started (the broker was down when queued)."""
+    """Queue again imports whose task never started or whose worker went away.
+
+    Running the same import twice is safe: each chunk's progress is claimed before it is
+    written, so a second run stops at its first chunk.
+    """
+    now = timezone.now()
     stalled = list(
         ContactImport.objects.filter(
-            status=ImportStatus.QUEUED, queued_at__lt=timezone.now() - IMPORT_STALLED_AFTER
+            Q(status=ImportStatus.QUEUED, queued_at__lt=now - IMPORT_QUEUED_STALL)
+            | Q(status=ImportStatus.RUNNING, progress_at__lt=now - IMPORT_RUNNING_STALL)
         ).values_list("pk", flat=True)
     )
+    ContactImport.objects.filter(pk__in=stalled).update(queued_at=now, progress_at=now)
     for import_id in stalled:
         import_contacts.delay(import_id)
     return len(stalled)

@@ -9,9 +9,9 @@ from django.views import View
 from django.views.generic import CreateView, DetailView, ListView, UpdateView
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
-from django_tables2.paginators import LazyPaginator
 
 from capacity_sms.csv_download import csv_download
+from capacity_sms.pagination import BoundedLazyPaginator
 from crm.filters import ContactFilter
 from crm.forms import ContactForm
 from crm.models import ConsentStatus, Contact, Line
@@ -59,8 +59,7 @@ class ContactListView(ContactsMixin, SingleTableMixin, FilterView):
     template_name = "crm/contact_list.html"
     table_class = ContactTable
     filterset_class = ContactFilter
-    paginate_by = 25
-    paginator_class = LazyPaginator
+    table_pagination = {"per_page": 25, "paginator_class": BoundedLazyPaginator}
 
     def get_filterset_kwargs(self, filterset_class):
         return {**super().get_filterset_kwargs(filterset_class), "account": self.request.account}

@@ -8,7 +8,7 @@ from keywords.models import KeywordResponder
 class KeywordResponderAdmin(AccountScopedAdmin):
     list_display = ["name", "account", "action", "keyword_list", "is_active", "updated_at"]
     list_select_related = ["account"]
-    list_filter = ["action", "is_active", "account"]
+    list_filter = ["action", "is_active", ("account", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name", "keywords", "reply"]
     filter_horizontal = ["lines"]
 

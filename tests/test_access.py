@@ -151,3 +151,27 @@ def test_admin_relation_choices_are_limited_to_the_staff_users_account(
     form = client.get(reverse("admin:crm_contact_add")).content.decode()
     assert "Acme Plumbing" in form
     assert "Globex" not in form
+
+
+@pytest.mark.parametrize(
+    "changelist",
+    [
+        "admin:crm_contact_changelist",
+        "admin:crm_line_changelist",
+        "admin:crm_consentevent_changelist",
+        "admin:crm_contactimport_changelist",
+        "admin:conversations_message_changelist",
+    ],
+)
+def test_admin_filters_never_name_another_accounts_lines_or_account(
+    client, account_staff, contact, line, other_contact, other_line, changelist
+):
+    from crm import consent
+    from crm.models import ConsentSource
+
+    for who, where in ((contact, line), (other_contact, other_line)):
+        consent.opt_out(contact=who, line=where, source=ConsentSource.AGENT, user=account_staff)
+    account_staff.user_permissions.add(*Permission.objects.filter(codename__startswith="view_"))
+    client.force_login(account_staff)
+    page = client.get(reverse(changelist)).content.decode()
+    assert "Globex" not in page

@@ -3,7 +3,9 @@
 from datetime import timedelta
 
 import pytest
+from celery.exceptions import Retry
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import OperationalError
 from django.urls import reverse
 from django.utils import timezone
 
@@ -19,6 +21,7 @@ from crm.models import (
     ImportStatus,
 )
 from crm.roles import Role
+from crm.tasks import IMPORT_MAX_RETRIES, import_contacts
 from tests.conftest import inbound_message, make_user
 
 GOOD_AND_BAD = (
@@ -108,12 +111,14 @@ def test_good_rows_import_and_bad_rows_are_reported_by_row_number(
     assert event.source == ConsentSource.IMPORT
     assert event.contact_import == contact_import
     assert event.note == "Imported from contacts.csv, row 2."
-    assert event.occurred_at == contact_import.created_at
+    assert event.occurred_at == contact_import.undated_at
 
     page = admin_client.get(reverse("import", args=[contact_import.pk])).content.decode()
     assert "Done" in page
     assert "Duplicate: the number +12025550101 is already on row 2." in page
     assert 'hx-trigger="every 1s"' not in page
+    announced = page.split('id="import-announcer"')[1].split("</p>")[0]
+    assert "Done: 3 created, 0 updated, 0 skipped, 4 bad rows." in announced
     bad_csv = b"".join(
         admin_client.get(reverse("import-bad-rows", args=[contact_import.pk])).streaming_content
     ).decode()
@@ -271,7 +276,7 @@ def test_progress_is_polled_until_the_import_finishes(admin_client, account, lin
     assert "Queued" in fragment
     assert "0 of 1 rows (0%)" in fragment
     page = admin_client.get(url).content.decode()
-    assert '<meta http-equiv="refresh" content="2">' in page
+    assert '<meta http-equiv="refresh" content="5">' in page
 
 
 def test_a_stopped_import_resumes_after_its_last_chunk(
@@ -295,7 +300,10 @@ def test_a_stopped_import_resumes_after_its_last_chunk(
         imports.queue_import(contact_import, {"0": "phone", "1": f"consent:{line.pk}"})
     contact_import.refresh_from_db()
     assert contact_import.status == ImportStatus.FAILED
-    assert contact_import.error == "Stopped after row 3: disk on fire"
+    assert contact_import.error == (
+        "Stopped by an internal error after 2 rows; the rows before were imported. Resume the "
+        "import to continue."
+    )
     assert (contact_import.processed_rows, Contact.objects.count()) == (2, 2)
     with django_capture_on_commit_callbacks(execute=True):
         admin_client.post(reverse("import-resume", args=[contact_import.pk]))
@@ -338,16 +346,155 @@ def test_only_admins_import_and_other_accounts_imports_are_404(
     )
 
 
-def test_semicolons_quoted_newlines_and_a_byte_order_mark_are_read(
-    admin_client, account, import_file
-):
-    content = '\ufeffName;Phone\n"Smith; Anna\nand Bo";+12025550101\nZoë;2025550102\n'
+def test_semicolons_quoted_cells_and_a_byte_order_mark_are_read(admin_client, account, import_file):
+    content = (
+        '\ufeffName;Phone\n"Smith; Anna";+12025550101\nZoë;2025550102\n"Two\nLines";2025550103\n'
+    )
     contact_import = import_file(content)
-    assert contact_import.bad_count == 0
-    assert set(Contact.objects.values_list("name", flat=True)) == {"Smith; Anna\nand Bo", "Zoë"}
+    assert contact_import.bad_rows == [[4, "Name: contains a line break."]]
+    assert set(Contact.objects.values_list("name", flat=True)) == {"Smith; Anna", "Zoë"}
+
+
+def test_an_unterminated_quote_refuses_the_file(admin_client, account):
+    page = upload(admin_client, 'phone,name\n2025550101,"Ann\n2025550102,Bob\n').content.decode()
+    assert "The file cannot be read as CSV: unexpected end of data" in page
+    assert not ContactImport.objects.exists()
 
 
 def test_a_file_with_too_many_columns_is_refused(admin_client, account):
     header = ",".join(f"c{n}" for n in range(101))
     page = upload(admin_client, f"{header}\n{'1,' * 100}1\n").content.decode()
     assert "The file has 101 columns; at most 100 can be imported." in page
+
+
+def test_reimporting_after_the_contact_texted_start_does_not_opt_them_out_again(
+    admin_client, account, line, import_file
+):
+    content = "phone,Sales\n+12025550143,opted_out\n"
+    import_file(content)
+    contact = Contact.objects.get()
+    consent.opt_in(
+        contact=contact,
+        line=line,
+        source=ConsentSource.KEYWORD,
+        message=inbound_message(contact, line, "START"),
+        keyword="START",
+    )
+    events = ConsentEvent.objects.count()
+    again = import_file(content)
+    assert Consent.objects.get().status == ConsentStatus.OPTED_IN
+    assert ConsentEvent.objects.count() == events
+    assert again.skipped_count == 1
+
+
+def test_a_late_older_stop_does_not_make_a_reimport_record_again(
+    admin_client, account, line, contact, import_file
+):
+    def keyword(body, at):
+        return consent.record_consent(
+            contact=contact,
+            line=line,
+            status=ConsentStatus.OPTED_OUT if body == "STOP" else ConsentStatus.OPTED_IN,
+            source=ConsentSource.KEYWORD,
+            message=inbound_message(contact, line, body, at=at),
+            keyword=body,
+            occurred_at=at,
+        )
+
+    keyword("STOP", timezone.now() - timedelta(hours=2))
+    content = "phone,Sales\n+12025550143,opted_in\n"
+    import_file(content)
+    keyword("STOP", timezone.now() - timedelta(hours=3))
+    events = ConsentEvent.objects.count()
+    import_file(content)
+    assert ConsentEvent.objects.count() == events
+    assert ConsentEvent.objects.filter(outcome=ConsentOutcome.REFUSED).count() == 1
+
+
+@pytest.mark.parametrize(
+    ("cells", "reason"),
+    [
+        ("2025550101,0001-01-01T00:00:00+14:00,opted_out", "is not between 1990 and now"),
+        ("2025550101,9999-12-31,opted_out", "is not between 1990 and now"),
+        ("2025550101,31/12/2024,opted_out", "is not a date (use YYYY-MM-DD"),
+        ("2025550101,2024-02-30,opted_out", "is not a date (use YYYY-MM-DD"),
+    ],
+)
+def test_impossible_consent_dates_are_bad_rows(
+    admin_client, account, line, import_file, cells, reason
+):
+    contact_import = import_file(f"phone,consent date,Sales\n{cells}\n2025550199,,opted_in\n")
+    assert reason in contact_import.bad_rows[0][1]
+    assert contact_import.created_count == 1
+
+
+def test_an_email_too_long_for_the_column_is_a_bad_row(admin_client, account, import_file):
+    long_email = "a" * 64 + "@" + ".".join(["b" * 60] * 4) + ".com"
+    contact_import = import_file(
+        f"phone,email\n2025550101,{long_email}\n2025550102,ok@example.com\n"
+    )
+    assert contact_import.bad_rows == [[2, "E-mail: longer than 254 characters."]]
+    assert contact_import.created_count == 1
+
+
+def test_exported_formula_escapes_import_back_as_the_original_text(
+    admin_client, account, import_file
+):
+    Contact.objects.create(
+        account=account, phone="+12025550101", name="-Dash", email="+t@example.com"
+    )
+    exported = b"".join(admin_client.get(reverse("contacts-export")).streaming_content)
+    assert b"'-Dash" in exported
+    again = import_file(exported)
+    assert (again.updated_count, again.skipped_count) == (0, 1)
+    assert Contact.objects.get().name == "-Dash"
+
+
+def test_a_second_run_of_the_same_import_stops_without_counting_twice(admin_client, account, line):
+    upload(admin_client, "phone,Sales\n2025550101,opted_out\n2025550102,opted_in\n")
+    contact_import = ContactImport.objects.get()
+    imports.queue_import(contact_import, {"0": "phone", "1": f"consent:{line.pk}"})
+    late_run = imports._start(contact_import.pk)
+    imports.run_import(contact_import.pk)
+    with pytest.raises(imports.ImportTakenOver):
+        imports._import_rows(late_run)
+    contact_import.refresh_from_db()
+    assert (contact_import.created_count, contact_import.skipped_count) == (2, 0)
+    assert ConsentEvent.objects.count() == 2
+
+
+def test_an_import_the_database_keeps_failing_ends_failed_not_running(
+    admin_client, account, monkeypatch
+):
+    upload(admin_client, "phone\n2025550101\n")
+    contact_import = ContactImport.objects.get()
+    imports.queue_import(contact_import, {"0": "phone"})
+
+    def database_away(import_id):
+        raise OperationalError("server closed the connection")
+
+    monkeypatch.setattr(imports, "run_import", database_away)
+    with pytest.raises(Retry):
+        import_contacts.apply(args=[contact_import.pk], retries=IMPORT_MAX_RETRIES - 1)
+    contact_import.refresh_from_db()
+    assert contact_import.status == ImportStatus.QUEUED
+    with pytest.raises(OperationalError):
+        import_contacts.apply(args=[contact_import.pk], retries=IMPORT_MAX_RETRIES)
+    contact_import.refresh_from_db()
+    assert contact_import.status == ImportStatus.FAILED
+    assert "resume the import" in contact_import.error
+
+
+def test_the_sweep_queues_stalled_imports_again(admin_client, account, monkeypatch):
+    from crm import tasks
+
+    upload(admin_client, "phone\n2025550101\n")
+    contact_import = ContactImport.objects.get()
+    long_ago = timezone.now() - timedelta(hours=1)
+    ContactImport.objects.filter(pk=contact_import.pk).update(
+        status=ImportStatus.RUNNING, progress_at=long_ago, mapping={"0": "phone"}
+    )
+    assert tasks.sweep_stalled_imports() == 1
+    contact_import.refresh_from_db()
+    assert contact_import.status == ImportStatus.DONE
+    assert tasks.sweep_stalled_imports() == 0

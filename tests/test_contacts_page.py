@@ -289,3 +289,21 @@ def test_export_streams_the_filtered_rows_with_every_lines_status(
     assert ['\'=HYPERLINK("http://evil")', "+12025550001"] in [row[:2] for row in rows]
     bad = agent_client.get(reverse("contacts-export"), {"consent": "opted_out"})
     assert bad.status_code == 400
+
+
+@pytest.mark.parametrize(
+    "page", ["abc", "-1", "1e3", "0", "99999", "999999999999999999999999999999"]
+)
+def test_odd_page_numbers_show_the_first_page(agent_client, account, page):
+    add_contacts(account, 3)
+    response = agent_client.get(reverse("contacts"), {"page": page})
+    assert response.status_code == 200
+    assert "Person 0002" in response.content.decode()
+
+
+def test_rows_per_page_are_capped_and_the_page_is_read_once(agent_client, account):
+    add_contacts(account, 120)
+    with CaptureQueriesContext(connection) as captured:
+        page = page_text(agent_client, reverse("contacts"), per_page=100000)
+    assert page.count(">View<") == 100
+    assert len([q for q in captured if 'FROM "crm_contact"' in q["sql"]]) == 1

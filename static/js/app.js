@@ -16,6 +16,22 @@ function openLoadedDialog(event) {
   dialog.showModal();
 }
 
+function reportFailedDialogLoad(event) {
+  // A dialog whose content could not be loaded still opens, saying so, instead of nothing.
+  const dialog = event.detail.target.closest("dialog");
+  if (!dialog) return;
+  const message = document.createElement("p");
+  message.className = "field-error";
+  message.setAttribute("role", "alert");
+  message.textContent = `Could not load this (${event.detail.xhr.status || "no connection"}). Try again.`;
+  const close = document.createElement("form");
+  close.method = "dialog";
+  close.innerHTML = '<button type="submit" class="button">Close</button>';
+  event.detail.target.replaceChildren(message, close);
+  dialog.opener = event.detail.requestConfig && event.detail.requestConfig.elt;
+  if (!dialog.open) dialog.showModal();
+}
+
 function returnFocus(event) {
   const dialog = event.target;
   if (dialog.opener) {
@@ -27,4 +43,6 @@ function returnFocus(event) {
 document.addEventListener("DOMContentLoaded", () => scrollThreadsToEnd(document));
 document.addEventListener("htmx:afterSettle", () => scrollThreadsToEnd(document));
 document.addEventListener("htmx:afterSwap", openLoadedDialog);
+document.addEventListener("htmx:responseError", reportFailedDialogLoad);
+document.addEventListener("htmx:sendError", reportFailedDialogLoad);
 document.addEventListener("close", returnFocus, true);

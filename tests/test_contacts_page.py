@@ -307,3 +307,16 @@ def test_rows_per_page_are_capped_and_the_page_is_read_once(agent_client, accoun
         page = page_text(agent_client, reverse("contacts"), per_page=100000)
     assert page.count(">View<") == 100
     assert len([q for q in captured if 'FROM "crm_contact"' in q["sql"]]) == 1
+
+
+def test_history_shows_a_refused_import_as_asked_but_not_applied(
+    agent_client, account, line, contact
+):
+    record(contact, line, ConsentStatus.OPTED_OUT)
+    consent.opt_in(contact=contact, line=line, source=ConsentSource.IMPORT, note="old.csv")
+    page = page_text(agent_client, reverse("contact", args=[contact.pk]))
+    refused_row = page.split("Refused: needs explicit opt-in")[0].rsplit("<tr>", 1)[1]
+    asked, before, after = refused_row.split("<td>")[3:6]
+    assert "Opted in" in asked
+    assert "Opted out" in before
+    assert "Opted out" in after

@@ -1,7 +1,7 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
-from crm import imports
+from crm import import_files
 from crm.models import Contact
 from crm.phones import normalize_phone
 
@@ -59,10 +59,10 @@ class ImportUploadForm(forms.Form):
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
     )
 
-    def clean_file(self) -> imports.UploadedFile:
+    def clean_file(self) -> import_files.UploadedFile:
         upload = self.cleaned_data["file"]
-        imports.check_size(upload.size)
-        return imports.read_upload(upload.name, upload.read())
+        import_files.check_size(upload.size)
+        return import_files.read_upload(upload.name, upload.read())
 
 
 class ImportMappingForm(forms.Form):
@@ -73,13 +73,13 @@ class ImportMappingForm(forms.Form):
         lines = list(lines)
         choices = [
             ("", "Ignore this column"),
-            *imports.Column.CHOICES,
+            *import_files.Column.CHOICES,
             *[
-                (imports.consent_column(line), f"Consent on {line.name} ({line.number})")
+                (import_files.consent_column(line), f"Consent on {line.name} ({line.number})")
                 for line in lines
             ],
         ]
-        guesses = imports.guess_mapping(headers, lines)
+        guesses = import_files.guess_mapping(headers, lines)
         for index, header in enumerate(headers):
             field = forms.ChoiceField(
                 choices=choices,
@@ -108,7 +108,7 @@ class ImportMappingForm(forms.Form):
 
     @staticmethod
     def _check_combinations(targets: set[str]) -> None:
-        column = imports.Column
+        column = import_files.Column
         per_line = any(target.startswith(column.CONSENT_ON) for target in targets)
         if column.PHONE not in targets:
             raise ValidationError("Choose the column that holds the phone number.")

@@ -8,7 +8,7 @@ from django.views import View
 from django.views.generic import DetailView, FormView
 
 from capacity_sms.csv_download import csv_download
-from crm import imports
+from crm import import_files, imports
 from crm.forms import ImportMappingForm, ImportUploadForm
 from crm.models import ContactImport, ImportStatus, Line
 from crm.roles import MANAGE_ACCOUNT, perm
@@ -35,7 +35,7 @@ class ImportUploadView(ImportsMixin, FormView):
         return {
             **super().get_context_data(**kwargs),
             "recent_imports": self.get_queryset()[:RECENT_IMPORTS],
-            "max_megabytes": imports.max_megabytes(),
+            "max_megabytes": import_files.max_megabytes(),
         }
 
     def form_valid(self, form):

@@ -15,14 +15,13 @@
 
 import os
 import random
-import statistics
 import time
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client
-from support import QueryCounter, throwaway_database
+from support import QueryCounter, print_page_timings, throwaway_database
 
 from crm import import_files, imports
 from crm.models import Account, ConsentEvent, Contact, ImportStatus, Line
@@ -106,7 +105,7 @@ def benchmark_page() -> None:
         cursor.execute("SELECT COUNT(*) FROM crm_contact WHERE account_id = %s", [account.pk])
         counting = (time.perf_counter() - began) * 1000
     print(f"  (a COUNT(*) of the account's contacts takes {counting:.0f} ms)")
-    for label, url in (
+    pages = (
         ("first page", "/crm/contacts/"),
         (f"page {deep_page:,}", f"/crm/contacts/?page={deep_page}"),
         ("sorted by name", "/crm/contacts/?sort=name"),
@@ -117,20 +116,8 @@ def benchmark_page() -> None:
         ("Not Defined on a line", f"/crm/contacts/?line={lines[1].pk}&consent=not_defined"),
         ("consent modal", f"/crm/contacts/{some.pk}/consent/"),
         ("contact detail", f"/crm/contacts/{some.pk}/"),
-    ):
-        timings, statements = [], 0
-        for _ in range(RENDERS):
-            counter = QueryCounter()
-            with connection.execute_wrapper(counter):
-                began = time.perf_counter()
-                response = client.get(url)
-                timings.append(time.perf_counter() - began)
-            assert response.status_code == 200, (url, response.status_code)
-            statements = counter.count
-        print(
-            f"  {label:<24} median {statistics.median(timings) * 1000:6.0f} ms,"
-            f" worst {max(timings) * 1000:6.0f} ms, {statements} statements"
-        )
+    )
+    print_page_timings(client, pages, renders=RENDERS, width=24)
     began = time.perf_counter()
     response = client.get("/crm/contacts/export.csv")
     first = next(iter(response.streaming_content))

@@ -10,7 +10,6 @@ Django test client: median and worst of several renders, with the statement coun
 
 import os
 import random
-import statistics
 import time
 
 from django.conf import settings
@@ -18,7 +17,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client
 from django.utils import timezone
-from support import QueryCounter, throwaway_database
+from support import print_page_timings, throwaway_database
 
 from conversations.models import Conversation, Direction, Message, MessageStatus
 from crm.models import Account, Consent, ConsentEvent, ConsentOutcome, ConsentSource, Contact, Line
@@ -54,26 +53,14 @@ def run() -> None:
     client = Client(HTTP_HOST="bench.local")
     client.force_login(agent)
     some = Conversation.objects.filter(account=account).order_by("?").first()
-    for label, url in (
+    pages = (
         ("sidebar", "/conversations/"),
         ("sidebar, page 200", "/conversations/?page=200"),
         ("search by number", "/conversations/?q=646200"),
         ("closed on one line", f"/conversations/?status=closed&line={lines[1].pk}"),
         ("conversation", f"/conversations/{some.pk}/"),
-    ):
-        timings, statements = [], 0
-        for _ in range(RENDERS):
-            counter = QueryCounter()
-            with connection.execute_wrapper(counter):
-                began = time.perf_counter()
-                response = client.get(url)
-                timings.append(time.perf_counter() - began)
-            assert response.status_code == 200, (url, response.status_code)
-            statements = counter.count
-        print(
-            f"  {label:<20} median {statistics.median(timings) * 1000:6.0f} ms,"
-            f" worst {max(timings) * 1000:6.0f} ms, {statements} statements"
-        )
+    )
+    print_page_timings(client, pages, renders=RENDERS, width=20)
 
 
 def build(rng: random.Random, account: Account, lines: list[Line]) -> None:

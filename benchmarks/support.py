@@ -2,7 +2,9 @@
 
 import contextlib
 import os
+import statistics
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -55,3 +57,21 @@ class QueryCounter:
     def __call__(self, execute, sql, params, many, context):
         self.count += 1
         return execute(sql, params, many, context)
+
+
+def print_page_timings(client, pages, renders: int = 5, width: int = 24) -> None:
+    """GET each (label, url) `renders` times; print the median, worst and statement count."""
+    for label, url in pages:
+        timings, statements = [], 0
+        for _ in range(renders):
+            counter = QueryCounter()
+            with connection.execute_wrapper(counter):
+                began = time.perf_counter()
+                response = client.get(url)
+                timings.append(time.perf_counter() - began)
+            assert response.status_code == 200, (url, response.status_code)
+            statements = counter.count
+        print(
+            f"  {label:<{width}} median {statistics.median(timings) * 1000:6.0f} ms,"
+            f" worst {max(timings) * 1000:6.0f} ms, {statements} statements"
+        )

@@ -8,4 +8,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("conversations.urls")),
     path("", include("crm.urls")),
+    path("", include("keywords.urls")),
 ]

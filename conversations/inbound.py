@@ -13,8 +13,8 @@ from conversations.models import Direction, Message, MessageStatus
 from conversations.services import conversation_receive
 from crm import consent
 from crm.models import ConsentOutcome, ConsentSource, ConsentStatus, Contact, Line
-from keywords.decisions import Action, Decision, decide
-from keywords.selectors import responders_for_line
+from keywords.decisions import Action, Decision
+from keywords.services import decide_for_line
 
 logger = logging.getLogger(__name__)
 
@@ -87,12 +87,7 @@ def process_inbound(message_id: int) -> Message | None:
             account_id=line.account_id, phone=message.remote_number
         )
         conversation = conversation_receive(contact=contact, line=line, at=message.occurred_at)
-        decision = decide(
-            account=line.account,
-            body=message.body,
-            opt_out_type=message.opt_out_type,
-            responders=responders_for_line(line),
-        )
+        decision = decide_for_line(line, message.body, message.opt_out_type)
         changed = _apply(decision, message, contact, line)
         if decision.action == Action.FLAG:
             conversation.flagged_message = message

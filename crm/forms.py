@@ -1,9 +1,11 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
+from conversations.widgets import SmsTextarea
 from crm import import_files
-from crm.models import Contact
+from crm.models import Account, Contact, Line
 from crm.phones import normalize_phone
+from keywords.decisions import unknown_placeholders
 
 
 class ContactForm(forms.ModelForm):
@@ -132,3 +134,80 @@ class ImportMappingForm(forms.Form):
             for name, target in data.items()
             if name.startswith("column_") and target
         }
+
+
+def check_placeholders(template: str) -> None:
+    """Refuse placeholders other than {account} and {help_contact}: they would go out as typed."""
+    unknown = unknown_placeholders(template)
+    if unknown:
+        raise ValidationError(
+            "Unknown placeholder %(names)s: use {account} or {help_contact}.",
+            params={"names": ", ".join(unknown)},
+        )
+
+
+class AccountSettingsForm(forms.ModelForm):
+    """How the account answers: its name in replies, help contact, default replies, phrases."""
+
+    class Meta:
+        model = Account
+        fields = [
+            "name",
+            "help_contact",
+            "opt_out_reply",
+            "opt_in_reply",
+            "help_reply",
+            "revocation_policy",
+        ]
+        labels = {
+            "name": "Name shown in replies",
+            "opt_out_reply": "Opt-out reply",
+            "opt_in_reply": "Opt-in reply",
+            "help_reply": "Help reply",
+            "revocation_policy": "When a message asks to stop in other words",
+        }
+        help_texts = {
+            "opt_out_reply": "Sent once when a contact opts out (STOP). {account} and "
+            "{help_contact} are filled in.",
+            "opt_in_reply": "Sent when a contact opts in (START).",
+            "help_reply": "Sent for HELP or INFO, even to contacts who opted out.",
+        }
+        widgets = {
+            "opt_out_reply": SmsTextarea(attrs={"rows": 3, "maxlength": 500}),
+            "opt_in_reply": SmsTextarea(attrs={"rows": 3, "maxlength": 500}),
+            "help_reply": SmsTextarea(attrs={"rows": 3, "maxlength": 500}),
+            "revocation_policy": forms.RadioSelect,
+        }
+
+    def clean(self):
+        data = super().clean()
+        for name in ("opt_out_reply", "opt_in_reply", "help_reply"):
+            if data.get(name):
+                data[name] = data[name].replace("\r\n", "\n")
+                try:
+                    check_placeholders(data[name])
+                except ValidationError as error:
+                    self.add_error(name, error)
+        return data
+
+
+class AccountLinesFormSet(forms.BaseModelFormSet):
+    """The account's existing lines only: an id from elsewhere is an error, never a new line."""
+
+    def clean(self):
+        super().clean()
+        if any(form.instance.pk is None for form in self.forms):
+            raise ValidationError(
+                "The form names a line that is not one of this account's; reload the page."
+            )
+
+
+LineFormSet = forms.modelformset_factory(
+    Line,
+    formset=AccountLinesFormSet,
+    fields=["name", "consent_policy"],
+    extra=0,
+    can_delete=False,
+    edit_only=True,
+    widgets={"consent_policy": forms.Select},
+)

@@ -4,6 +4,7 @@ from crm import import_views, views
 
 urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
+    path("settings/", views.AccountSettingsView.as_view(), name="account-settings"),
     path("crm/contacts/", views.ContactListView.as_view(), name="contacts"),
     path("crm/contacts/new/", views.ContactCreateView.as_view(), name="contact-create"),
     path("crm/contacts/export.csv", views.ContactExportView.as_view(), name="contacts-export"),

@@ -1,21 +1,23 @@
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import Count, Q
 from django.http import HttpResponseBadRequest
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views import View
-from django.views.generic import CreateView, DetailView, ListView, UpdateView
+from django.views.generic import CreateView, DetailView, ListView, TemplateView, UpdateView
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 
 from capacity_sms.csv_download import csv_download
 from capacity_sms.pagination import BoundedLazyPaginator
 from crm.filters import ContactFilter
-from crm.forms import ContactForm
-from crm.models import ConsentStatus, Contact, Line
-from crm.roles import WORK_CONVERSATIONS, perm
+from crm.forms import AccountSettingsForm, ContactForm, LineFormSet
+from crm.models import Account, ConsentStatus, Contact, Line
+from crm.roles import MANAGE_ACCOUNT, WORK_CONVERSATIONS, perm
 from crm.scoping import AccountPermissionMixin
 from crm.selectors import consent_history, contact_consent_by_line, contacts_for_export
 from crm.tables import ContactTable
@@ -161,3 +163,37 @@ class ContactCreateView(ContactFormMixin, CreateView):
 
 class ContactUpdateView(ContactFormMixin, UpdateView):
     pass
+
+
+class AccountSettingsView(AccountPermissionMixin, TemplateView):
+    """The account's replies and phrase policy, and each line's name and consent policy."""
+
+    permission_required = perm(MANAGE_ACCOUNT)
+    model = Account
+    template_name = "crm/account_settings.html"
+
+    def forms(self):
+        data = self.request.POST if self.request.method == "POST" else None
+        account = self.request.account
+        return (
+            AccountSettingsForm(data, instance=account, prefix="account"),
+            LineFormSet(
+                data,
+                queryset=Line.objects.for_account(account).order_by("name", "number"),
+                prefix="lines",
+            ),
+        )
+
+    def get_context_data(self, **kwargs):
+        form, lines = kwargs.pop("forms", None) or self.forms()
+        return {**super().get_context_data(**kwargs), "form": form, "line_forms": lines}
+
+    def post(self, request):
+        form, lines = self.forms()
+        if not (form.is_valid() and lines.is_valid()):
+            return self.render_to_response(self.get_context_data(forms=(form, lines)))
+        with transaction.atomic():
+            form.save()
+            lines.save()
+        messages.success(request, "Settings saved.")
+        return redirect("account-settings")

@@ -4,6 +4,7 @@ Pure: given the account, the message and the responders that apply, it decides; 
 applies the decision and the message tester shows it, so both always agree.
 """
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -41,6 +42,16 @@ class Decision:
     @property
     def changes_consent(self) -> bool:
         return self.action in (Action.OPT_OUT, Action.OPT_IN)
+
+
+PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+KNOWN_PLACEHOLDERS = ("account", "help_contact")
+
+
+def unknown_placeholders(template: str) -> list[str]:
+    """Placeholders `render_reply` would leave as typed, e.g. a misspelt {acount}."""
+    names = set(PLACEHOLDER.findall(template)) - set(KNOWN_PLACEHOLDERS)
+    return [f"{{{name}}}" for name in sorted(names)]
 
 
 def render_reply(template: str, account: Account) -> str:

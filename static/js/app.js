@@ -40,7 +40,33 @@ function returnFocus(event) {
   }
 }
 
+function countSms(counter) {
+  // The same rule as conversations/segments.py, with its character sets read from the page.
+  const box = document.getElementById(counter.dataset.smsCounter);
+  if (!box) return;
+  const basic = new Set(counter.dataset.gsmBasic);
+  const extended = new Set(counter.dataset.gsmExtended);
+  const text = box.value.replace(/\r\n/g, "\n");
+  const chars = Array.from(text);
+  const gsm = chars.every((c) => basic.has(c) || extended.has(c));
+  const units = gsm ? chars.reduce((n, c) => n + (extended.has(c) ? 2 : 1), 0) : text.length;
+  const [single, part] = gsm ? [160, 153] : [70, 67];
+  const parts = units === 0 ? 0 : units <= single ? 1 : Math.ceil(units / part);
+  counter.textContent = `${chars.length} characters, ${parts} SMS part${parts === 1 ? "" : "s"} (${gsm ? "GSM-7" : "UCS-2"})`;
+}
+
+function watchSmsCounters(root) {
+  for (const counter of root.querySelectorAll("[data-sms-counter]")) {
+    const box = document.getElementById(counter.dataset.smsCounter);
+    if (box && !box.dataset.counted) {
+      box.dataset.counted = "yes";
+      box.addEventListener("input", () => countSms(counter));
+    }
+  }
+}
+
 document.addEventListener("DOMContentLoaded", () => scrollThreadsToEnd(document));
+document.addEventListener("DOMContentLoaded", () => watchSmsCounters(document));
 document.addEventListener("htmx:afterSettle", () => scrollThreadsToEnd(document));
 document.addEventListener("htmx:afterSwap", openLoadedDialog);
 document.addEventListener("htmx:responseError", reportFailedDialogLoad);

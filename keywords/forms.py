@@ -39,8 +39,10 @@ class ResponderForm(forms.ModelForm):
             (ResponderAction.OPT_OUT, "Opted out"),
         ],
         required=False,
-        widget=forms.RadioSelect,
+        widget=forms.RadioSelect(attrs={"data_depends_on": "id_updates_consent"}),
     )
+
+    field_order = ["name", "keywords", "lines", "updates_consent", "direction", "reply"]
 
     class Meta:
         model = KeywordResponder

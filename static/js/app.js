@@ -65,6 +65,19 @@ function watchSmsCounters(root) {
   }
 }
 
+function showDependentFields(root) {
+  // A field that only matters when a checkbox is ticked (the direction of an opt in/out
+  // keyword) is hidden while it is not; without JavaScript every field shows.
+  for (const field of root.querySelectorAll("[data-depends-on]")) {
+    const box = document.getElementById(field.dataset.dependsOn);
+    if (!box) continue;
+    const update = () => { field.hidden = !box.checked; };
+    box.addEventListener("change", update);
+    update();
+  }
+}
+
+document.addEventListener("DOMContentLoaded", () => showDependentFields(document));
 document.addEventListener("DOMContentLoaded", () => scrollThreadsToEnd(document));
 document.addEventListener("DOMContentLoaded", () => watchSmsCounters(document));
 document.addEventListener("htmx:afterSettle", () => scrollThreadsToEnd(document));

@@ -3,7 +3,6 @@ else UCS-2. The page's live counter reads the same character sets from the HTML,
 browser and the server always count alike.
 """
 
-import math
 from dataclasses import dataclass
 
 GSM7_BASIC = (
@@ -32,12 +31,33 @@ class Segments:
 
 
 def sms_segments(text: str) -> Segments:
-    """The encoding a text needs and the number of SMS parts it is sent as."""
+    """The encoding a text needs and the number of SMS parts it is sent as.
+
+    Line breaks count once (as they are sent), and a two-unit character (a GSM-7 escape pair,
+    a UTF-16 surrogate pair) is never split between parts, so it may start a new one.
+    """
+    text = text.replace("\r\n", "\n")
     if all(char in _BASIC or char in _EXTENDED for char in text):
-        units = sum(2 if char in _EXTENDED else 1 for char in text)
+        sizes = [2 if char in _EXTENDED else 1 for char in text]
         single, part, encoding = GSM7_SINGLE, GSM7_PART, "GSM-7"
     else:
-        units = len(text.encode("utf-16-le")) // 2
+        sizes = [2 if ord(char) > 0xFFFF else 1 for char in text]
         single, part, encoding = UCS2_SINGLE, UCS2_PART, "UCS-2"
-    parts = 0 if units == 0 else 1 if units <= single else math.ceil(units / part)
-    return Segments(encoding=encoding, characters=len(text), units=units, parts=parts)
+    units = sum(sizes)
+    return Segments(
+        encoding=encoding,
+        characters=len(text),
+        units=units,
+        parts=_parts(sizes, units, single, part),
+    )
+
+
+def _parts(sizes: list[int], units: int, single: int, part: int) -> int:
+    if units <= single:
+        return 1 if units else 0
+    parts, used = 1, 0
+    for size in sizes:
+        if used + size > part:
+            parts, used = parts + 1, 0
+        used += size
+    return parts

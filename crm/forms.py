@@ -1,11 +1,11 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
-from conversations.widgets import SmsTextarea
+from conversations.fields import SmsTextarea, SmsTextField
 from crm import import_files
 from crm.models import Account, Contact, Line
 from crm.phones import normalize_phone
-from keywords.decisions import unknown_placeholders
+from keywords.decisions import reply_problem
 
 
 class ContactForm(forms.ModelForm):
@@ -136,14 +136,7 @@ class ImportMappingForm(forms.Form):
         }
 
 
-def check_placeholders(template: str) -> None:
-    """Refuse placeholders other than {account} and {help_contact}: they would go out as typed."""
-    unknown = unknown_placeholders(template)
-    if unknown:
-        raise ValidationError(
-            "Unknown placeholder %(names)s: use {account} or {help_contact}.",
-            params={"names": ", ".join(unknown)},
-        )
+REPLIES = ("opt_out_reply", "opt_in_reply", "help_reply")
 
 
 class AccountSettingsForm(forms.ModelForm):
@@ -173,21 +166,33 @@ class AccountSettingsForm(forms.ModelForm):
             "help_reply": "Sent for HELP or INFO, even to contacts who opted out.",
         }
         widgets = {
-            "opt_out_reply": SmsTextarea(attrs={"rows": 3, "maxlength": 500}),
-            "opt_in_reply": SmsTextarea(attrs={"rows": 3, "maxlength": 500}),
-            "help_reply": SmsTextarea(attrs={"rows": 3, "maxlength": 500}),
+            **dict.fromkeys(REPLIES, SmsTextarea(attrs={"rows": 3})),
             "revocation_policy": forms.RadioSelect,
         }
+        field_classes = dict.fromkeys(REPLIES, SmsTextField)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in REPLIES:
+            self.fields[name].widget.placeholders = {
+                "account": self.instance.name,
+                "help_contact": self.instance.help_contact,
+            }
 
     def clean(self):
+        """Replies are checked filled in with the new name and help contact, the account's
+        and its responders', so no reply becomes one the worker cannot send."""
         data = super().clean()
-        for name in ("opt_out_reply", "opt_in_reply", "help_reply"):
-            if data.get(name):
-                data[name] = data[name].replace("\r\n", "\n")
-                try:
-                    check_placeholders(data[name])
-                except ValidationError as error:
-                    self.add_error(name, error)
+        filled_with = Account(
+            name=data.get("name", self.instance.name),
+            help_contact=data.get("help_contact", self.instance.help_contact),
+        )
+        for name in REPLIES:
+            if data.get(name) and (problem := reply_problem(data[name], filled_with)):
+                self.add_error(name, problem)
+        for responder in self.instance.keyword_responders.exclude(reply=""):
+            if problem := reply_problem(responder.reply, filled_with):
+                self.add_error(None, f"The reply of responder “{responder.name}”: {problem}")
         return data
 
 

@@ -176,7 +176,10 @@ class AccountSettingsView(AccountPermissionMixin, TemplateView):
         data = self.request.POST if self.request.method == "POST" else None
         account = self.request.account
         return (
-            AccountSettingsForm(data, instance=account, prefix="account"),
+            # A copy: a form that fails validation must not rename the account on the page.
+            AccountSettingsForm(
+                data, instance=Account.objects.get(pk=account.pk), prefix="account"
+            ),
             LineFormSet(
                 data,
                 queryset=Line.objects.for_account(account).order_by("name", "number"),

@@ -12,7 +12,7 @@ from django.db import models
 
 from conversations.models import Purpose
 from crm.models import Account, ConsentSource, RevocationPolicy
-from keywords.matching import KeywordKind, match_builtin, matches
+from keywords.matching import KeywordKind, match_builtin, normalize
 from keywords.models import KeywordResponder, ResponderAction
 from keywords.revocation import detect_revocation
 
@@ -54,6 +54,9 @@ def unknown_placeholders(template: str) -> list[str]:
     return [f"{{{name}}}" for name in sorted(names)]
 
 
+MAX_REPLY_LENGTH = 500
+
+
 def render_reply(template: str, account: Account) -> str:
     """Fill the two placeholders replies may use; any other brace stays as typed."""
     return (
@@ -61,6 +64,24 @@ def render_reply(template: str, account: Account) -> str:
         .replace("{help_contact}", account.help_contact)
         .strip()
     )
+
+
+def reply_problem(template: str, account: Account) -> str | None:
+    """Why this reply cannot be sent as written for this account, or None.
+
+    Checked once filled in: a long name or help contact can push a reply over the limit,
+    and a reply the worker cannot send is an opt-out confirmation that never goes.
+    """
+    unknown = unknown_placeholders(template)
+    if unknown:
+        return f"Unknown placeholder {', '.join(unknown)}: use {{account}} or {{help_contact}}."
+    length = len(render_reply(template, account))
+    if length > MAX_REPLY_LENGTH:
+        return (
+            f"With {{account}} and {{help_contact}} filled in, this reply is {length} characters; "
+            f"at most {MAX_REPLY_LENGTH}."
+        )
+    return None
 
 
 def decide(
@@ -108,9 +129,12 @@ def decide(
 def _matching_responder(
     body: str, responders: Sequence[KeywordResponder]
 ) -> tuple[KeywordResponder | None, str]:
+    text = normalize(body)
+    if not text:
+        return None, ""
     for responder in responders:
         for keyword in responder.keyword_list:
-            if matches(body, keyword):
+            if normalize(keyword) == text:
                 return responder, keyword
     return None, ""
 

@@ -3,16 +3,40 @@ import re
 from django import forms
 from django.core.exceptions import ValidationError
 
+from conversations.fields import SmsTextarea, SmsTextField
 from conversations.sending import MAX_BODY_LENGTH
-from conversations.widgets import SmsTextarea
-from crm.forms import check_placeholders
 from crm.models import Line
 from keywords import services
+from keywords.decisions import reply_problem
 from keywords.matching import normalize
 from keywords.models import KeywordResponder, ResponderAction
 
-REPLY_MAX_LENGTH = KeywordResponder._meta.get_field("reply").max_length
 KEYWORD_SEPARATORS = re.compile(r"[,\n]")
+MAX_KEYWORDS = 20
+# Ids a database integer can hold: a larger one in a form is a forged choice, not a query.
+MAX_ID = 2**63 - 1
+
+
+class AccountLinesField(forms.ModelMultipleChoiceField):
+    """Lines by id; ids no database could hold are invalid choices, not a database error."""
+
+    def _check_values(self, value):
+        for pk in value:
+            if str(pk).lstrip("-").isdigit() and abs(int(pk)) > MAX_ID:
+                raise ValidationError(
+                    self.error_messages["invalid_choice"],
+                    code="invalid_choice",
+                    params={"value": pk},
+                )
+        return super()._check_values(value)
+
+
+class RadioSelectShownWith(forms.RadioSelect):
+    """Radio buttons that only matter while the checkbox field `shown_with` is ticked."""
+
+    def __init__(self, *args, shown_with: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.shown_with = shown_with
 
 
 class ResponderForm(forms.ModelForm):
@@ -22,10 +46,10 @@ class ResponderForm(forms.ModelForm):
         "quotes and trailing . ! ?",
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
-    lines = forms.ModelMultipleChoiceField(
+    lines = AccountLinesField(
         queryset=Line.objects.none(),
         required=False,
-        help_text="None chosen: all lines. A responder on a line wins over one for all lines.",
+        help_text="None chosen: all lines.",
         widget=forms.SelectMultiple(attrs={"size": 4}),
     )
     updates_consent = forms.BooleanField(
@@ -39,7 +63,7 @@ class ResponderForm(forms.ModelForm):
             (ResponderAction.OPT_OUT, "Opted out"),
         ],
         required=False,
-        widget=forms.RadioSelect(attrs={"data_depends_on": "id_updates_consent"}),
+        widget=RadioSelectShownWith(shown_with="updates_consent"),
     )
 
     field_order = ["name", "keywords", "lines", "updates_consent", "direction", "reply"]
@@ -52,13 +76,18 @@ class ResponderForm(forms.ModelForm):
             "reply": "At most 500 characters; {account} and {help_contact} are filled in. Empty: "
             "the account's default opt-in or opt-out reply, or no reply for reply-only.",
         }
-        widgets = {"reply": SmsTextarea(attrs={"rows": 3, "maxlength": REPLY_MAX_LENGTH})}
+        widgets = {"reply": SmsTextarea(attrs={"rows": 3})}
+        field_classes = {"reply": SmsTextField}
 
     def __init__(self, *args, account, **kwargs):
         super().__init__(*args, **kwargs)
         self.account = account
         self.instance.account = account
         self.fields["lines"].queryset = Line.objects.for_account(account).order_by("name")
+        self.fields["reply"].widget.placeholders = {
+            "account": account.name,
+            "help_contact": account.help_contact,
+        }
         action = self.instance.action if self.instance.pk else self.initial.get("action")
         if action in (ResponderAction.OPT_IN, ResponderAction.OPT_OUT):
             self.initial.setdefault("updates_consent", True)
@@ -71,6 +100,8 @@ class ResponderForm(forms.ModelForm):
         words = [word for word in words if word]
         if not words:
             raise ValidationError("Enter at least one keyword.")
+        if len(words) > MAX_KEYWORDS:
+            raise ValidationError(f"At most {MAX_KEYWORDS} keywords per responder.")
         problems = [problem for word in words if (problem := services.keyword_problem(word))]
         seen: dict[str, str] = {}
         for word in words:
@@ -82,8 +113,10 @@ class ResponderForm(forms.ModelForm):
         return words
 
     def clean_reply(self) -> str:
-        reply = self.cleaned_data["reply"].replace("\r\n", "\n")
-        check_placeholders(reply)
+        reply = self.cleaned_data["reply"]
+        problem = reply_problem(reply, self.account)
+        if problem:
+            raise ValidationError(problem)
         return reply
 
     def clean(self):
@@ -125,7 +158,8 @@ class TesterForm(forms.Form):
     """A message as a contact would text it, to see what the product would do."""
 
     line = forms.ModelChoiceField(queryset=Line.objects.none(), empty_label=None)
-    message = forms.CharField(
+    message = SmsTextField(
+        nul_as_replacement=True,
         max_length=MAX_BODY_LENGTH,
         widget=forms.Textarea(attrs={"rows": 2, "placeholder": "e.g. STOP, or please remove me"}),
     )

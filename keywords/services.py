@@ -4,6 +4,8 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.db.models import Exists, OuterRef
+
 from crm.models import Account, Line
 from keywords.decisions import Decision, decide
 from keywords.matching import KeywordKind, builtin_kind, normalize
@@ -106,21 +108,40 @@ class CoverageGap:
 
 
 def responder_coverage_gaps(account: Account) -> list[CoverageGap]:
-    """The opt-in and opt-out responders missing for some line (SPEC 4: carriers do not all
-    handle the default keywords, so each line needs the account's own)."""
-    lines = list(Line.objects.for_account(account).order_by("name", "number"))
-    responders = list(
-        KeywordResponder.objects.for_account(account)
-        .filter(is_active=True, action__in=[ResponderAction.OPT_IN, ResponderAction.OPT_OUT])
-        .prefetch_related("lines")
+    """The opt-in and opt-out responders missing for some line, in one query (it runs on every
+    admin page). SPEC 4: carriers do not all handle the default keywords, so each line needs
+    the account's own."""
+    actions = (ResponderAction.OPT_IN, ResponderAction.OPT_OUT)
+    lines = list(
+        Line.objects.for_account(account)
+        .annotate(**{f"covered_{action}": _line_covered(account, action) for action in actions})
+        .order_by("name", "number")
     )
+    if not lines:
+        present = set(
+            KeywordResponder.objects.for_account(account)
+            .filter(is_active=True)
+            .values_list("action", flat=True)
+        )
+        return [CoverageGap(action=action, lines=()) for action in actions if action not in present]
     gaps = []
-    for action in (ResponderAction.OPT_IN, ResponderAction.OPT_OUT):
-        covering = [responder for responder in responders if responder.action == action]
-        if any(not responder.lines.all() for responder in covering):
-            continue
-        covered = {line.pk for responder in covering for line in responder.lines.all()}
-        missing = tuple(line for line in lines if line.pk not in covered)
-        if not covering or missing:
-            gaps.append(CoverageGap(action=action, lines=() if not covering else missing))
+    for action in actions:
+        missing = tuple(line for line in lines if not getattr(line, f"covered_{action}"))
+        if missing:
+            everywhere = len(missing) == len(lines)
+            gaps.append(CoverageGap(action=action, lines=() if everywhere else missing))
     return gaps
+
+
+def _line_covered(account: Account, action: str) -> Exists:
+    """Whether an active responder with this action answers on the line (bound to it, or to
+    all lines)."""
+    through = KeywordResponder.lines.through
+    active = KeywordResponder.objects.filter(account=account, is_active=True, action=action)
+    bound_here = through.objects.filter(
+        line_id=OuterRef("pk"), keywordresponder__in=active.values("pk")
+    )
+    on_every_line = active.exclude(
+        Exists(through.objects.filter(keywordresponder_id=OuterRef("pk")))
+    )
+    return Exists(bound_here) | Exists(on_every_line)

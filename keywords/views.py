@@ -37,7 +37,9 @@ class ResponderListView(RespondersMixin, ListView):
 
     def get_context_data(self, **kwargs):
         account = self.request.account
-        tester = TesterForm(self.request.GET or None, account=account)
+        tester = TesterForm(
+            self.request.GET if "message" in self.request.GET else None, account=account
+        )
         outcome = None
         if tester.is_bound and tester.is_valid():
             outcome = decide_for_line(tester.cleaned_data["line"], tester.cleaned_data["message"])

@@ -109,3 +109,26 @@ def test_another_accounts_line_cannot_be_renamed_through_the_form(
     assert "not one of this account&#x27;s; reload the page." in page.content.decode()
     other_line.refresh_from_db()
     assert other_line.name == "Globex HQ"
+
+
+def test_a_longer_name_that_would_overflow_a_responders_reply_is_refused(
+    admin_client, account, line
+):
+    from keywords.models import KeywordResponder, ResponderAction
+
+    KeywordResponder.objects.create(
+        account=account,
+        name="Shouty",
+        keywords=["SHOUT"],
+        action=ResponderAction.REPLY_ONLY,
+        reply="{account} " * 40,
+    )
+    page = admin_client.post(
+        reverse("account-settings"),
+        settings_data(account, [line], **{"account-name": "A much longer business name"}),
+    )
+    text = page.content.decode()
+    assert "The reply of responder “Shouty”: With {account} and {help_contact} filled in" in text
+    assert '<span class="account-name">Acme Plumbing</span>' in text
+    account.refresh_from_db()
+    assert account.name == "Acme Plumbing"

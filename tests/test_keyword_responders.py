@@ -10,6 +10,7 @@ from conversations.models import Direction, Message
 from crm import consent
 from crm.models import ConsentSource, ConsentStatus, Contact, Line
 from keywords.models import KeywordResponder, ResponderAction
+from keywords.services import decide_for_line
 from tests.conftest import inbound_message
 from tests.webhook_client import inbound_params
 
@@ -318,3 +319,51 @@ def test_list_query_count_does_not_grow_with_responders_or_lines(admin_client, a
         line = Line.objects.create(account=account, number=f"+1415555016{n}", name=f"L{n}")
         responder(account, f"R{n}", [f"R{n}"], lines=[line])
     assert count() == few
+
+
+def test_line_breaks_count_once_and_replies_are_checked_filled_in(admin_client, account, line):
+    reply = ("x" * 49 + "\r\n") * 10  # 500 characters as sent, 510 as posted
+    assert admin_client.post(reverse("responder-create"), form_data(reply=reply)).status_code == 302
+    assert KeywordResponder.objects.get().reply == (("x" * 49 + "\n") * 10).rstrip()
+    account.help_contact = "h" * 200
+    account.save()
+    errors = errors_of(admin_client, name="Other", keywords="OTHER", reply="{help_contact}" * 3)
+    assert errors["reply"] == [
+        "With {account} and {help_contact} filled in, this reply is 600 characters; at most 500."
+    ]
+
+
+def test_forged_and_impossible_line_ids_are_choice_errors(admin_client, account, line, other_line):
+    for forged in (other_line.pk, 2**63, -(2**70)):
+        errors = errors_of(admin_client, lines=[forged])
+        assert "Select a valid choice" in errors["lines"][0]
+    assert errors_of(admin_client, lines=["abc"])["lines"] == ["“abc” is not a valid value."]
+
+
+def test_at_most_twenty_keywords(admin_client, account):
+    words = ", ".join(f"WORD{n}" for n in range(21))
+    assert errors_of(admin_client, keywords=words)["keywords"] == [
+        "At most 20 keywords per responder."
+    ]
+
+
+def test_the_tester_reads_nul_as_the_webhook_stores_it_and_ignores_other_params(
+    admin_client, account, line
+):
+    page = admin_client.get(reverse("responders"), {"line": line.pk, "message": "STOP\x00"})
+    assert page.context["outcome"] == decide_for_line(line, "STOP\ufffd")
+    untouched = admin_client.get(reverse("responders"), {"sort": "name"})
+    assert not untouched.context["tester"].is_bound
+    assert "This field is required" not in untouched.content.decode()
+
+
+def test_the_banner_costs_admins_at_most_one_query(client, admin_user, agent, account, line):
+    responder(account, "Join", ["JOIN"], lines=[line])
+
+    def queries(user):
+        client.force_login(user)
+        with CaptureQueriesContext(connection) as captured:
+            client.get(reverse("contacts"))
+        return len(captured)
+
+    assert queries(admin_user) <= queries(agent) + 1

@@ -20,6 +20,10 @@ from conversations.segments import sms_segments
         ("ç" + "a" * 70, "UCS-2", 2),
         ("a" * 134 + "😀", "UCS-2", 3),  # an emoji is two UTF-16 units: 136 > 134
         ("😀" * 35, "UCS-2", 1),
+        ("😀" * 67, "UCS-2", 3),  # 33 emoji fill a 67-unit part: a pair is never split
+        ("😀" * 100, "UCS-2", 4),
+        ("a" * 152 + "€" + "a" * 152, "GSM-7", 3),  # the escape pair moves to the next part
+        ("line\r\n" * 32, "GSM-7", 1),  # CRLF is sent as one line break: 160
     ],
 )
 def test_parts_and_encoding(text, encoding, parts):

@@ -41,17 +41,33 @@ function returnFocus(event) {
 }
 
 function countSms(counter) {
-  // The same rule as conversations/segments.py, with its character sets read from the page.
+  // The same rule as conversations/segments.py, with its character sets read from the page:
+  // placeholders filled in, CRLF sent as one line break, and a two-unit character (GSM-7
+  // escape pair, UTF-16 surrogate pair) never split between parts.
   const box = document.getElementById(counter.dataset.smsCounter);
   if (!box) return;
   const basic = new Set(counter.dataset.gsmBasic);
   const extended = new Set(counter.dataset.gsmExtended);
-  const text = box.value.replace(/\r\n/g, "\n");
+  const text = box.value
+    .replace(/\r\n/g, "\n")
+    .split("{account}").join(counter.dataset.account || "")
+    .split("{help_contact}").join(counter.dataset.helpContact || "");
   const chars = Array.from(text);
   const gsm = chars.every((c) => basic.has(c) || extended.has(c));
-  const units = gsm ? chars.reduce((n, c) => n + (extended.has(c) ? 2 : 1), 0) : text.length;
+  const sizes = chars.map((c) => (gsm ? extended.has(c) : c.codePointAt(0) > 0xffff) ? 2 : 1);
+  const units = sizes.reduce((sum, size) => sum + size, 0);
   const [single, part] = gsm ? [160, 153] : [70, 67];
-  const parts = units === 0 ? 0 : units <= single ? 1 : Math.ceil(units / part);
+  let parts = units === 0 ? 0 : 1;
+  if (units > single) {
+    let used = 0;
+    for (const size of sizes) {
+      if (used + size > part) {
+        parts += 1;
+        used = 0;
+      }
+      used += size;
+    }
+  }
   counter.textContent = `${chars.length} characters, ${parts} SMS part${parts === 1 ? "" : "s"} (${gsm ? "GSM-7" : "UCS-2"})`;
 }
 

@@ -3,6 +3,8 @@
 import pytest
 from playwright.sync_api import expect
 
+from conversations.segments import sms_segments
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
@@ -25,7 +27,12 @@ def test_an_admin_creates_a_responder_and_tries_it(page, log_in, account, line, 
     reply.fill("a" * 161)
     expect(counter).to_have_text("161 characters, 2 SMS parts (GSM-7)")
     reply.fill("Welcome to {account} ✓")
-    expect(counter).to_have_text("22 characters, 1 SMS part (UCS-2)")
+    expect(counter).to_have_text("26 characters, 1 SMS part (UCS-2)")  # as sent, name filled in
+    for text in ("😀" * 67, "a" * 152 + "€" + "a" * 152, "line\n" * 32, "{help_contact} [ok]"):
+        reply.fill(text)
+        sent = text.replace("{help_contact}", account.help_contact)
+        expect(counter).to_have_text(str(sms_segments(sent)))
+    reply.fill("Welcome to {account} ✓")
     page.get_by_role("button", name="Save").click()
 
     expect(page.get_by_text("Responder “Join sales” saved.")).to_be_visible()

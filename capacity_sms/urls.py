@@ -9,4 +9,5 @@ urlpatterns = [
     path("", include("conversations.urls")),
     path("", include("crm.urls")),
     path("", include("keywords.urls")),
+    path("", include("reporting.urls")),
 ]

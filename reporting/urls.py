@@ -1,0 +1,13 @@
+from django.urls import path
+
+from reporting import views
+
+urlpatterns = [
+    path("reporting/", views.ReportListView.as_view(), name="reports"),
+    path("reporting/snapshot/", views.SnapshotView.as_view(), name="snapshot"),
+    path(
+        "reporting/snapshot/download.csv",
+        views.SnapshotDownloadView.as_view(),
+        name="snapshot-download",
+    ),
+]

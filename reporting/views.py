@@ -1,0 +1,96 @@
+"""Reporting (managers and admins): the list of reports and the Opt In & Out Snapshot."""
+
+from django.http import HttpResponseBadRequest
+from django.utils import timezone
+from django.utils.text import slugify
+from django.views import View
+from django.views.generic import TemplateView
+from django_tables2 import RequestConfig
+
+from capacity_sms.csv_download import csv_download
+from capacity_sms.pagination import BoundedLazyPaginator
+from crm.models import Consent, ConsentSource, ConsentStatus
+from crm.roles import VIEW_REPORTS, perm
+from crm.scoping import AccountPermissionMixin
+from reporting.charts import weekly_chart
+from reporting.filters import SnapshotFilter
+from reporting.snapshot import line_totals, weekly_trend
+from reporting.tables import CSV_HEADER, SnapshotTable
+
+PAGE_SIZE = 50
+
+
+class ReportsMixin(AccountPermissionMixin):
+    permission_required = perm(VIEW_REPORTS)
+    model = Consent
+
+    def snapshot_filter(self) -> SnapshotFilter:
+        return SnapshotFilter(
+            self.request.GET or None,
+            queryset=Consent.objects.none(),
+            account=self.request.account,
+        )
+
+    def ordered_table(self, snapshot: SnapshotFilter, paginate) -> SnapshotTable:
+        table = SnapshotTable(snapshot.qs)
+        return RequestConfig(self.request, paginate=paginate).configure(table)
+
+
+class ReportListView(ReportsMixin, TemplateView):
+    template_name = "reporting/report_list.html"
+
+
+class SnapshotView(ReportsMixin, TemplateView):
+    """The form, then per-line totals, the weekly trend and the rows."""
+
+    template_name = "reporting/snapshot.html"
+
+    def get_context_data(self, **kwargs):
+        snapshot = self.snapshot_filter()
+        context = {**super().get_context_data(**kwargs), "filter": snapshot}
+        if snapshot.is_bound and snapshot.is_valid():
+            lines = snapshot.chosen_lines
+            as_of = snapshot.form.cleaned_data.get("as_of")
+            context.update(
+                totals=line_totals(snapshot.base, lines),
+                chart=weekly_chart(weekly_trend(lines, until=as_of)),
+                table=self.ordered_table(
+                    snapshot,
+                    {"per_page": PAGE_SIZE, "paginator_class": BoundedLazyPaginator},
+                ),
+                as_of=as_of,
+                download_query=self.request.GET.urlencode(),
+            )
+        return context
+
+
+class SnapshotDownloadView(ReportsMixin, View):
+    """Every row of the snapshot as on screen (filters and sort), streamed as CSV."""
+
+    def get(self, request, *args, **kwargs):
+        snapshot = self.snapshot_filter()
+        if not (snapshot.is_bound and snapshot.is_valid()):
+            errors = snapshot.errors if snapshot.is_bound else {"lines": ["Choose at least one."]}
+            return HttpResponseBadRequest(
+                "Invalid report: "
+                + "; ".join(f"{name}: {' '.join(text)}" for name, text in errors.items()),
+                content_type="text/plain; charset=utf-8",
+            )
+        rows = self.ordered_table(snapshot, paginate=False).data.data
+        return csv_download(_filename(snapshot), CSV_HEADER, _csv_rows(rows))
+
+
+def _csv_rows(rows):
+    statuses = dict(ConsentStatus.choices)
+    sources = dict(ConsentSource.choices)
+    for name, phone, line, status, since, source in rows.values_list(
+        "contact_name", "phone", "line_name", "status", "status_since", "status_source"
+    ).iterator(chunk_size=5000):
+        yield name, phone, line, statuses[status], since.isoformat(), sources[source]
+
+
+def _filename(snapshot: SnapshotFilter) -> str:
+    lines = "+".join(slugify(line.name) or str(line.pk) for line in snapshot.chosen_lines)
+    as_of = snapshot.form.cleaned_data.get("as_of")
+    moment = f"as-of-{as_of:%Y-%m-%dT%H%M}" if as_of else f"current-{timezone.now():%Y-%m-%dT%H%M}"
+    return f"opt-in-out-snapshot_{lines}_{moment}.csv"

@@ -1,10 +1,9 @@
 import django_filters
 from django import forms
-from django.db.models import QuerySet, TextChoices
+from django.db.models import TextChoices
 
-from crm.filters import contact_matches
 from crm.models import Consent, ConsentStatus, Line
-from reporting.snapshot import BOTH, snapshot_base, snapshot_rows
+from reporting.snapshot import BOTH, SnapshotRows
 
 
 class StatusChoice(TextChoices):
@@ -14,10 +13,7 @@ class StatusChoice(TextChoices):
 
 
 class SnapshotFilter(django_filters.FilterSet):
-    """The snapshot's form: lines (required, the account's own), status, as of, search.
-
-    `qs` is the report's rows; `base` the statuses they come from (for the totals).
-    """
+    """The snapshot's form: lines (required, the account's own), status, and as of."""
 
     lines = django_filters.ModelMultipleChoiceFilter(
         queryset=Line.objects.none(),
@@ -36,11 +32,10 @@ class SnapshotFilter(django_filters.FilterSet):
         help_text="Empty: now. Otherwise each status as it stood at that moment.",
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
     )
-    q = django_filters.CharFilter(method="keep", label="Contact name or number")
 
     class Meta:
         model = Consent
-        fields = ["lines", "status", "as_of", "q"]
+        fields = ["lines", "status", "as_of"]
 
     def __init__(self, *args, account=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -54,13 +49,6 @@ class SnapshotFilter(django_filters.FilterSet):
         return list(self.form.cleaned_data["lines"])
 
     @property
-    def base(self) -> QuerySet:
-        return snapshot_base(self.chosen_lines, self.form.cleaned_data.get("as_of"))
-
-    @property
-    def qs(self) -> QuerySet:
+    def qs(self) -> SnapshotRows:
         data = self.form.cleaned_data
-        rows = snapshot_rows(self.base, data.get("status") or BOTH)
-        if data.get("q"):
-            rows = rows.filter(contact_matches(data["q"], path="contact__"))
-        return rows
+        return SnapshotRows(self.chosen_lines, data.get("status") or BOTH, data.get("as_of"))

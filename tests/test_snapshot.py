@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from crm import consent
 from crm.models import ConsentSource, ConsentStatus, Contact
-from reporting.snapshot import snapshot_base, snapshot_rows
+from reporting.snapshot import SnapshotRows
 from tests.conftest import inbound_message
 
 IN, OUT = ConsentStatus.OPTED_IN, ConsentStatus.OPTED_OUT
@@ -66,7 +66,7 @@ def history(account, line, second_line):
 def rows_of(lines, as_of=None, status="both"):
     return {
         (row["contact_name"], row["line_name"], row["status"], row["status_since"])
-        for row in snapshot_rows(snapshot_base(lines, as_of), status)
+        for row in SnapshotRows(lines, status, as_of)
     }
 
 

@@ -135,9 +135,8 @@ class SnapshotRows:
     def __iter__(self) -> Iterator[dict]:
         return iter(self[0:])
 
-    def csv_rows(self, chunk_size: int = 5000) -> Iterator[tuple]:
-        """Rows as the CSV has them, already spreadsheet-safe and labelled by the database,
-        through a server-side cursor: memory stays flat whatever the size."""
+    def csv_sql(self) -> tuple[str, list]:
+        """The CSV's rows as one SELECT: labelled and spreadsheet-safe in the database."""
         statuses = dict(ConsentStatus.choices)
         sources = dict(ConsentSource.choices)
         columns = (
@@ -146,9 +145,13 @@ class SnapshotRows:
             f" {_label_sql('s.source', sources)}"
         )
         sql, params = self._select(columns)
-        label_params = [*_label_params(statuses), *_label_params(sources)]
+        return sql, [*_label_params(statuses), *_label_params(sources), *params]
+
+    def csv_rows(self, chunk_size: int = 5000) -> Iterator[tuple]:
+        """The CSV's rows through a server-side cursor: memory stays flat whatever the size."""
+        sql, params = self.csv_sql()
         with connection.chunked_cursor() as cursor:
-            cursor.execute(sql, [*label_params, *params])
+            cursor.execute(sql, params)
             while rows := cursor.fetchmany(chunk_size):
                 yield from rows
 

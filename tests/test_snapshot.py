@@ -259,3 +259,17 @@ def test_query_count_does_not_grow_with_rows(manager_client, account, line):
     add_rows(account, line, 80, start=3)
     assert count() == few
     assert count(as_of=NOW.isoformat()) == few_as_of
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_download_stopped_half_way_leaves_the_connection_usable(client, manager, account, line):
+    add_rows(account, line, 300)
+    client.force_login(manager)
+    response = client.get(reverse("snapshot-download"), {"lines": line.pk})
+    blocks = iter(response.streaming_content)
+    assert next(blocks).startswith(b"Contact,Phone")
+    next(blocks)
+    response.close()
+    assert Contact.objects.filter(account=account).count() == 300
+    assert client.get(reverse("snapshot"), {"lines": line.pk}).status_code == 200

@@ -13,6 +13,7 @@ slicing and counting, plus totals and a streamed read for the CSV.
 """
 
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
@@ -40,8 +41,8 @@ ORDERABLE = {
     "status_source": "s.source",
 }
 DEFAULT_ORDER = ("contact_name", "phone", "line_name")
-# PostgreSQL memory for sorting one download (the default, 4 MB, spills a 1M-row sort to disk).
-DOWNLOAD_WORK_MEM = "128MB"
+# PostgreSQL memory for one report query's sorts and hashes.
+QUERY_WORK_MEM = "128MB"
 
 
 def _current_statuses(line_ids: list[int]) -> tuple[str, list]:
@@ -80,6 +81,16 @@ def _as_of_statuses(line_ids: list[int], as_of: datetime) -> tuple[str, list]:
     return sql, params
 
 
+@contextmanager
+def _roomy_cursor():
+    """A cursor in a transaction with room to sort and hash a million rows in memory (the
+    default 4 MB makes PostgreSQL spill to disk); other databases take it as it is."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"SET LOCAL work_mem = '{QUERY_WORK_MEM}'")
+        yield cursor
+
+
 def _placeholders(values: Sequence) -> str:
     return ", ".join(["%s"] * len(values))
 
@@ -109,7 +120,7 @@ class SnapshotRows:
 
     def count(self) -> int:
         sql, params = self._statuses()
-        with connection.cursor() as cursor:
+        with _roomy_cursor() as cursor:
             cursor.execute(
                 f"SELECT COUNT(*) FROM ({sql}) s{self._where()}", [*params, *self._status_param()]
             )
@@ -127,7 +138,7 @@ class SnapshotRows:
             f" LIMIT {everything}" if key.stop is None else f" LIMIT {int(key.stop) - int(start)}"
         )
         sql, params = self._select(_columns(), start_limit=f"{limit} OFFSET {int(start)}")
-        with connection.cursor() as cursor:
+        with _roomy_cursor() as cursor:
             cursor.execute(sql, params)
             rows = [dict(zip(FIELDS, row, strict=True)) for row in cursor.fetchall()]
         for row in rows:
@@ -166,13 +177,13 @@ class SnapshotRows:
             return
         connection.ensure_connection()
         with transaction.atomic(), connection.connection.cursor() as cursor:
-            cursor.execute(f"SET LOCAL work_mem = '{DOWNLOAD_WORK_MEM}'")
+            cursor.execute(f"SET LOCAL work_mem = '{QUERY_WORK_MEM}'")
             yield from cursor.stream(sql, params, size=chunk_size)
 
     def totals(self) -> dict[int, tuple[int, int]]:
         """Per line id: (opted in, opted out)."""
         sql, params = self._statuses()
-        with connection.cursor() as cursor:
+        with _roomy_cursor() as cursor:
             cursor.execute(
                 "SELECT s.line_id,"
                 " SUM(CASE WHEN s.status = %s THEN 1 ELSE 0 END),"

@@ -15,6 +15,8 @@ from crm.phones import E164_REGEX
 # A spreadsheet reads a cell starting with one of these as a formula (CSV injection).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 E164_NUMBER = re.compile(E164_REGEX)
+# In SQL, "$" may match before a final newline (SQLite's REGEXP is re.search); \Z may not.
+E164_TO_THE_END = E164_REGEX.removesuffix("$") + r"\Z"
 # Rows are sent in blocks of about this many characters: one write per row would cost more in
 # the server than writing the rows.
 BLOCK_SIZE = 64 * 1024
@@ -39,7 +41,7 @@ def spreadsheet_safe_sql(column: str) -> str:
     matches_e164 = "REGEXP" if connection.vendor == "sqlite" else "~"
     return (
         f"CASE WHEN SUBSTR({column}, 1, 1) IN ({prefixes})"
-        f" AND NOT ({column} {matches_e164} '{E164_REGEX}')"
+        f" AND NOT ({column} {matches_e164} '{E164_TO_THE_END}')"
         f" THEN '''' || {column} ELSE {column} END"
     )
 

@@ -215,12 +215,32 @@ def _outcome(current: Consent | None, status: str, source: str, occurred_at: dat
     if current is None:
         return ConsentOutcome.CHANGED
     if occurred_at < current.latest_at:
+        if (
+            status == ConsentStatus.OPTED_IN
+            and source not in EXPLICIT_OPT_IN_SOURCES
+            and _status_at(current, occurred_at) == ConsentStatus.OPTED_OUT
+        ):
+            return ConsentOutcome.REFUSED  # a late import opt-in lands in an opt-out: refused
         return ConsentOutcome.SUPERSEDED
     if current.status == status:
         return ConsentOutcome.UNCHANGED
     if current.status == ConsentStatus.OPTED_OUT and source not in EXPLICIT_OPT_IN_SOURCES:
         return ConsentOutcome.REFUSED
     return ConsentOutcome.CHANGED
+
+
+def _status_at(current: Consent, moment: datetime) -> str:
+    """The pair's status at `moment` by its history (events at that very moment included)."""
+    return (
+        ConsentEvent.objects.filter(
+            contact_id=current.contact_id, line_id=current.line_id, occurred_at__lte=moment
+        )
+        .exclude(outcome=ConsentOutcome.REFUSED)
+        .order_by("-occurred_at", "-id")
+        .values_list("status", flat=True)
+        .first()
+        or ""
+    )
 
 
 def _apply(current: Consent | None, event: ConsentEvent) -> None:

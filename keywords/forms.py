@@ -3,6 +3,7 @@ import re
 from django import forms
 from django.core.exceptions import ValidationError
 
+from capacity_sms.form_fields import BoundedModelMultipleChoiceField
 from conversations.fields import SmsTextarea, SmsTextField
 from conversations.sending import MAX_BODY_LENGTH
 from crm.models import Line
@@ -13,22 +14,6 @@ from keywords.models import KeywordResponder, ResponderAction
 
 KEYWORD_SEPARATORS = re.compile(r"[,\n]")
 MAX_KEYWORDS = 20
-# Ids a database integer can hold: a larger one in a form is a forged choice, not a query.
-MAX_ID = 2**63 - 1
-
-
-class AccountLinesField(forms.ModelMultipleChoiceField):
-    """Lines by id; ids no database could hold are invalid choices, not a database error."""
-
-    def _check_values(self, value):
-        for pk in value:
-            if str(pk).lstrip("-").isdigit() and abs(int(pk)) > MAX_ID:
-                raise ValidationError(
-                    self.error_messages["invalid_choice"],
-                    code="invalid_choice",
-                    params={"value": pk},
-                )
-        return super()._check_values(value)
 
 
 class RadioSelectShownWith(forms.RadioSelect):
@@ -46,7 +31,7 @@ class ResponderForm(forms.ModelForm):
         "quotes and trailing . ! ?",
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
-    lines = AccountLinesField(
+    lines = BoundedModelMultipleChoiceField(
         queryset=Line.objects.none(),
         required=False,
         help_text="None chosen: all lines.",

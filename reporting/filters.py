@@ -1,9 +1,21 @@
+from datetime import UTC, datetime, timedelta
+
 import django_filters
 from django import forms
 from django.db.models import TextChoices
+from django.utils import timezone
 
+from capacity_sms.form_fields import BoundedModelMultipleChoiceField
 from crm.models import Consent, ConsentStatus, Line
 from reporting.snapshot import BOTH, SnapshotRows
+
+
+class LinesFilter(django_filters.ModelMultipleChoiceFilter):
+    field_class = BoundedModelMultipleChoiceField
+
+
+# As-of moments outside these years are typing errors (and overflow date arithmetic).
+EARLIEST_AS_OF = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 class StatusChoice(TextChoices):
@@ -15,7 +27,7 @@ class StatusChoice(TextChoices):
 class SnapshotFilter(django_filters.FilterSet):
     """The snapshot's form: lines (required, the account's own), status, and as of."""
 
-    lines = django_filters.ModelMultipleChoiceFilter(
+    lines = LinesFilter(
         queryset=Line.objects.none(),
         required=True,
         method="keep",
@@ -43,6 +55,15 @@ class SnapshotFilter(django_filters.FilterSet):
 
     def keep(self, queryset, name, value):
         return queryset
+
+    def is_valid(self) -> bool:
+        valid = super().is_valid()
+        as_of = self.form.cleaned_data.get("as_of") if valid else None
+        latest = timezone.now() + timedelta(days=366)
+        if as_of and not EARLIEST_AS_OF <= as_of <= latest:
+            self.form.add_error("as_of", f"Choose a moment between 2000 and {latest:%Y}.")
+            return False
+        return valid
 
     @property
     def chosen_lines(self) -> list[Line]:

@@ -15,9 +15,10 @@ slicing and counting, plus totals and a streamed read for the CSV.
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from types import SimpleNamespace
 
+import psycopg
 from django.db import connection, transaction
 from django.db.models import Count
 from django.db.models.functions import TruncWeek
@@ -43,6 +44,7 @@ ORDERABLE = {
 DEFAULT_ORDER = ("contact_name", "phone", "line_name")
 # PostgreSQL memory for one report query's sorts and hashes.
 QUERY_WORK_MEM = "128MB"
+LIBPQ_CHUNKED_ROWS = 170000
 
 
 def _current_statuses(line_ids: list[int]) -> tuple[str, list]:
@@ -63,7 +65,11 @@ def _as_of_statuses(line_ids: list[int], as_of: datetime) -> tuple[str, list]:
         " FROM crm_consentevent"
         f" WHERE line_id IN ({_placeholders(line_ids)}) AND occurred_at <= %s AND outcome <> %s"
     )
-    params = [*line_ids, as_of, ConsentOutcome.REFUSED.value]
+    params = [
+        *line_ids,
+        connection.ops.adapt_datetimefield_value(as_of),  # SQLite compares UTC text
+        ConsentOutcome.REFUSED.value,
+    ]
     run_start = "(prev IS NULL OR prev <> status)"
     if connection.vendor == "postgresql":
         sql = (
@@ -85,10 +91,16 @@ def _as_of_statuses(line_ids: list[int], as_of: datetime) -> tuple[str, list]:
 def _roomy_cursor():
     """A cursor in a transaction with room to sort and hash a million rows in memory (the
     default 4 MB makes PostgreSQL spill to disk); other databases take it as it is."""
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            yield cursor
+        return
     with transaction.atomic(), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(f"SET LOCAL work_mem = '{QUERY_WORK_MEM}'")
-        yield cursor
+        cursor.execute(f"SET LOCAL work_mem = '{QUERY_WORK_MEM}'")
+        try:
+            yield cursor
+        finally:
+            cursor.execute("SET LOCAL work_mem TO DEFAULT")
 
 
 def _placeholders(values: Sequence) -> str:
@@ -154,7 +166,7 @@ class SnapshotRows:
         sources = dict(ConsentSource.choices)
         columns = (
             f"{spreadsheet_safe_sql('ct.name')}, ct.phone, {spreadsheet_safe_sql('l.name')},"
-            f" {_label_sql('s.status', statuses)}, CAST(s.occurred_at AS TEXT),"
+            f" {_label_sql('s.status', statuses)}, {_utc_iso_sql('s.occurred_at')},"
             f" {_label_sql('s.source', sources)}"
         )
         sql, params = self._select(columns)
@@ -176,9 +188,14 @@ class SnapshotRows:
                     yield from rows
             return
         connection.ensure_connection()
+        # Chunks need libpq 17 (the binary wheels bundle it); older ones stream row by row.
+        size = chunk_size if psycopg.pq.version() >= LIBPQ_CHUNKED_ROWS else 1
         with transaction.atomic(), connection.connection.cursor() as cursor:
             cursor.execute(f"SET LOCAL work_mem = '{QUERY_WORK_MEM}'")
-            yield from cursor.stream(sql, params, size=chunk_size)
+            try:
+                yield from cursor.stream(sql, params, size=size)
+            finally:
+                cursor.execute("SET LOCAL work_mem TO DEFAULT")
 
     def totals(self) -> dict[int, tuple[int, int]]:
         """Per line id: (opted in, opted out)."""
@@ -217,6 +234,13 @@ class SnapshotRows:
             f"{self._where()} ORDER BY {order}, s.contact_id, s.line_id{start_limit}",
             [*params, *self._status_param()],
         )
+
+
+def _utc_iso_sql(column: str) -> str:
+    """The time as ISO 8601 in UTC to the second (2026-01-02T03:04:05Z), on either database."""
+    if connection.vendor == "postgresql":
+        return f"""to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')"""
+    return f"strftime('%%Y-%%m-%%dT%%H:%%M:%%SZ', {column})"
 
 
 def _moment(value) -> datetime:
@@ -284,7 +308,7 @@ def weekly_trend(lines: Sequence[Line], until: datetime | None = None) -> list[W
         ConsentEvent.objects.filter(
             line__in=lines,
             outcome=ConsentOutcome.CHANGED,
-            occurred_at__date__gte=first_week,
+            occurred_at__gte=datetime.combine(first_week, time.min, tzinfo=until.tzinfo),
             occurred_at__lte=until,
         )
         .annotate(week=TruncWeek("occurred_at"))

@@ -36,4 +36,4 @@ class SnapshotTable(tables.Table):
         return ConsentSource(value).label
 
 
-CSV_HEADER = ["Contact", "Phone", "Line", "Status", "Since", "Source"]
+CSV_HEADER = ["Contact", "Phone", "Line", "Status", "Since (UTC)", "Source"]

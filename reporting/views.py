@@ -83,5 +83,9 @@ class SnapshotDownloadView(ReportsMixin, View):
 def _filename(snapshot: SnapshotFilter) -> str:
     lines = "+".join(slugify(line.name) or str(line.pk) for line in snapshot.chosen_lines)
     as_of = snapshot.form.cleaned_data.get("as_of")
-    moment = f"as-of-{as_of:%Y-%m-%dT%H%M}" if as_of else f"current-{timezone.now():%Y-%m-%dT%H%M}"
+    moment = (
+        f"as-of-{timezone.localtime(as_of):%Y-%m-%dT%H%M}"
+        if as_of
+        else f"current-{timezone.localtime():%Y-%m-%dT%H%M}"
+    )
     return f"opt-in-out-snapshot_{lines}_{moment}.csv"

@@ -3,7 +3,7 @@
 import csv
 import io
 import random
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from capacity_sms.csv_download import spreadsheet_safe
 from crm import consent
 from crm.models import ConsentSource, ConsentStatus, Contact
 from reporting.snapshot import SnapshotRows
@@ -222,7 +223,7 @@ def test_the_csv_holds_exactly_the_rows_of_every_page(manager_client, account, l
     assert download.streaming
     assert "opt-in-out-snapshot_sales_current-" in download["Content-Disposition"]
     rows = csv_rows(download)
-    assert rows[0] == ["Contact", "Phone", "Line", "Status", "Since", "Source"]
+    assert rows[0] == ["Contact", "Phone", "Line", "Status", "Since (UTC)", "Source"]
     labels = {"Opted in": IN, "Opted out": OUT}
     assert [[name, phone, labels[status]] for name, phone, _, status, _, _ in rows[1:]] == on_screen
     assert len(on_screen) == 120
@@ -231,13 +232,16 @@ def test_the_csv_holds_exactly_the_rows_of_every_page(manager_client, account, l
 def test_csv_cells_are_spreadsheet_safe_but_phone_numbers_are_not_touched(
     manager_client, account, line
 ):
-    names = ["=SUM(A1)", "@cmd", "-2+3", "\tTab", "+not a phone", "Plain"]
+    names = ["=SUM(A1)", "@cmd", "-2+3", "\tTab", "+not a phone", "Plain", "+12025550123\n"]
     for n, name in enumerate(names):
         contact = Contact.objects.create(account=account, phone=f"+1202555{n:04d}", name=name)
         keyword(contact, line, OUT, at(1))
     rows = csv_rows(manager_client.get(reverse("snapshot-download"), {"lines": line.pk}))
     cells = {row[0]: row[1] for row in rows[1:]}
-    assert set(cells) == {"'=SUM(A1)", "'@cmd", "'-2+3", "'\tTab", "'+not a phone", "Plain"}
+    assert set(cells) == {spreadsheet_safe(name) for name in names}
+    assert set(cells) == {"'=SUM(A1)", "'@cmd", "'-2+3", "'\tTab", "'+not a phone", "Plain"} | {
+        "'+12025550123\n"
+    }
     assert set(cells.values()) == {f"+1202555{n:04d}" for n in range(len(names))}
 
 
@@ -273,3 +277,53 @@ def test_a_download_stopped_half_way_leaves_the_connection_usable(client, manage
     response.close()
     assert Contact.objects.filter(account=account).count() == 300
     assert client.get(reverse("snapshot"), {"lines": line.pk}).status_code == 200
+
+
+def test_a_late_import_opt_in_inside_an_opt_out_is_refused_now_and_as_of(account, line):
+    from crm.models import ConsentEvent, ConsentOutcome
+
+    eve = Contact.objects.create(account=account, phone="+12025550109", name="Eve")
+    keyword(eve, line, OUT, at(10))
+    keyword(eve, line, OUT, at(5))
+    late = consent.record_consent(
+        contact=eve, line=line, status=IN, source=ConsentSource.IMPORT, occurred_at=at(7)
+    )
+    assert late.outcome == ConsentOutcome.REFUSED
+    assert rows_of([line]) == {("Eve", "Sales", OUT, at(10))}
+    assert rows_of([line], as_of=at(6)) == {("Eve", "Sales", OUT, at(10))}
+    assert ConsentEvent.objects.filter(contact=eve).count() == 3
+
+
+def test_as_of_and_since_in_another_time_zone(manager_client, account, line, settings):
+    settings.TIME_ZONE = "America/New_York"
+    zoe = Contact.objects.create(account=account, phone="+12025550108", name="Zoe")
+    noon_utc = datetime(2026, 1, 1, 12, 0, 30, tzinfo=UTC)
+    keyword(zoe, line, OUT, noon_utc)
+    before = manager_client.get(
+        reverse("snapshot"), {"lines": line.pk, "as_of": "2026-01-01T07:00"}
+    )
+    after = manager_client.get(reverse("snapshot"), {"lines": line.pk, "as_of": "2026-01-01T07:01"})
+    assert "Zoe" not in before.content.decode()
+    assert "Zoe" in after.content.decode()
+    rows = csv_rows(
+        manager_client.get(
+            reverse("snapshot-download"), {"lines": line.pk, "as_of": "2026-01-01T07:01"}
+        )
+    )
+    assert rows[1][4] == "2026-01-01T12:00:30Z"
+
+
+@pytest.mark.parametrize(
+    ("params", "error"),
+    [
+        ({"as_of": "0001-01-01T00:00"}, "Choose a moment between 2000 and"),
+        ({"as_of": "9999-12-31T23:59"}, "Choose a moment between 2000 and"),
+        ({"lines": str(2**70)}, "Select a valid choice"),
+    ],
+)
+def test_impossible_moments_and_ids_are_form_errors(manager_client, line, params, error):
+    query = {"lines": line.pk, **params}
+    page = manager_client.get(reverse("snapshot"), query)
+    assert page.status_code == 200
+    assert error in page.content.decode()
+    assert manager_client.get(reverse("snapshot-download"), query).status_code == 400

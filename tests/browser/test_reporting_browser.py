@@ -51,7 +51,7 @@ def test_a_manager_runs_the_snapshot_on_two_lines_and_downloads_it(
     assert download.suggested_filename.startswith("opt-in-out-snapshot_sales+support_current-")
     with open(download.path(), encoding="utf-8", newline="") as downloaded:
         table = list(csv.reader(downloaded))
-    assert table[0] == ["Contact", "Phone", "Line", "Status", "Since", "Source"]
+    assert table[0] == ["Contact", "Phone", "Line", "Status", "Since (UTC)", "Source"]
     assert [row[:4] for row in table[1:]] == [
         ["P0", "+12025550100", "Sales", "Opted in"],
         ["P1", "+12025550101", "Sales", "Opted out"],

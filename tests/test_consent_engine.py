@@ -257,3 +257,24 @@ def test_selectors_answer_in_one_query_each(
     with django_assert_num_queries(1):
         on_line = contact_consent_on_line(contact, line)
     assert (on_line.status, on_line.source, on_line.since) == (OUT, ConsentSource.KEYWORD, at(0))
+
+
+@pytest.mark.postgres
+def test_the_database_refuses_to_update_or_delete_a_consent_event(contact, line, agent):
+    from django.db import IntegrityError, connection, transaction
+
+    event = consent.opt_out(
+        contact=contact, line=line, source=ConsentSource.AGENT, user=agent, note="by phone"
+    )
+    for statement in (
+        "UPDATE crm_consentevent SET status = 'opted_in' WHERE id = %s",
+        "DELETE FROM crm_consentevent WHERE id = %s",
+    ):
+        with (
+            pytest.raises(IntegrityError, match="consent events are evidence"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(statement, [event.pk])
+    event.refresh_from_db()
+    assert event.status == ConsentStatus.OPTED_OUT

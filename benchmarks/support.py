@@ -10,6 +10,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "capacity_sms.settings")
 os.environ.setdefault("SECRET_KEY", "benchmark-only")
+# The test client speaks plain HTTP to the views.
+os.environ.setdefault("HTTPS", "0")
 
 import django
 

@@ -3,6 +3,8 @@
 import os
 
 os.environ.setdefault("SECRET_KEY", "tests-only-not-secret")
+# The test client and the live server speak plain HTTP.
+os.environ.setdefault("HTTPS", "0")
 
 from capacity_sms.settings import *  # noqa: F403
 

@@ -14,7 +14,8 @@ PRINT = (
     "'name': str(settings.DATABASES['default']['NAME']), "
     "'eager': settings.CELERY_TASK_ALWAYS_EAGER, 'broker': settings.CELERY_BROKER_URL, "
     "'hosts': settings.ALLOWED_HOSTS, 'region': settings.DEFAULT_PHONE_REGION, "
-    "'backend': settings.SMS_BACKEND}))"
+    "'backend': settings.SMS_BACKEND, 'https': [settings.SECURE_SSL_REDIRECT, "
+    "settings.SESSION_COOKIE_SECURE, settings.CSRF_COOKIE_SECURE, settings.SECURE_HSTS_SECONDS]}))"
 )
 
 
@@ -66,3 +67,18 @@ def test_production_style_environment():
     assert loaded["hosts"] == ["sms.example.com", "www.sms.example.com"]
     assert loaded["region"] == "GB"
     assert loaded["backend"].endswith("TwilioBackend")
+
+
+@pytest.mark.parametrize(
+    ("env", "https"),
+    [
+        ({"SECRET_KEY": "k" * 60}, [True, True, True, 31_536_000]),
+        ({"SECRET_KEY": "k" * 60, "HTTPS": "0"}, [False, False, False, 0]),
+        ({"DEBUG": "1"}, [False, False, False, 0]),
+        ({"DEBUG": "1", "HTTPS": "1", "HSTS_SECONDS": "60"}, [True, True, True, 60]),
+    ],
+)
+def test_https_is_on_by_default_in_production(env, https):
+    result = load(env)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["https"] == https

@@ -182,6 +182,18 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# Failed attempts allowed per client address before 429: wrong passwords in 15 minutes, and
+# webhook requests with a bad signature in 10 minutes (validly signed ones are never limited).
+LOGIN_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", 10))
+WEBHOOK_SIGNATURE_FAILURE_LIMIT = int(os.environ.get("WEBHOOK_SIGNATURE_FAILURE_LIMIT", 20))
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

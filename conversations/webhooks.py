@@ -31,6 +31,7 @@ from twilio.request_validator import (
 )
 from twilio.twiml.messaging_response import MessagingResponse
 
+from capacity_sms.ratelimit import WEBHOOK_SIGNATURE_FAILURES, client_address
 from conversations.inbound import receive_inbound, record_delivery_status
 from crm.models import Line
 from crm.phones import normalize_phone
@@ -159,7 +160,12 @@ def _authenticated_line(
         logger.error("Webhook refused: no Twilio auth token for %r", number)
         return None, _plain(HttpResponseForbidden, "No auth token is configured for this line.")
     if not any(_signed_with(request, token) for token in tokens):
-        logger.warning("Webhook refused: bad signature from %s", request.META.get("REMOTE_ADDR"))
+        client = client_address(request)
+        logger.warning("Webhook refused: bad signature from %s", client)
+        if WEBHOOK_SIGNATURE_FAILURES.record(client) > WEBHOOK_SIGNATURE_FAILURES.limit:
+            refusal = _plain(HttpResponseTooManyRequests, "Too many requests with a bad signature.")
+            refusal["Retry-After"] = str(WEBHOOK_SIGNATURE_FAILURES.window_seconds)
+            return None, refusal
         return None, _plain(HttpResponseForbidden, "Invalid signature.")
     if line is None:
         logger.warning("Webhook for unknown line %r", number)
@@ -176,6 +182,10 @@ def _signed_with(request: HttpRequest, token: str) -> bool:
     algorithm = get_signature_algorithm(request.headers.get(SIGNATURE_SETTINGS_HEADER))
     signature = request.headers.get("X-Twilio-Signature", "")
     return RequestValidator(token).validate(url, request.POST, signature, algorithm=algorithm)
+
+
+class HttpResponseTooManyRequests(HttpResponse):
+    status_code = 429
 
 
 def _plain(response_class: type[HttpResponse], text: str) -> HttpResponse:

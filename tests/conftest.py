@@ -7,6 +7,7 @@ import pytest
 from django.apps import apps as django_apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.utils import timezone
 
 from conversations.backends import locmem
@@ -39,6 +40,12 @@ def pytest_sessionfinish(session, exitstatus):
     if session.config.getoption("--no-skips") and skipped and session.exitstatus == 0:
         reporter.write_line(f"--no-skips: {skipped} test(s) skipped; failing the run.", red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Failure counters (rate limits) never carry over from one test to the next."""
+    cache.clear()
 
 
 @pytest.fixture

@@ -14,3 +14,6 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Tasks run in-process unless a test starts a real worker (tests/test_celery_worker.py), which
 # switches the app to the Redis broker for its duration.
 CELERY_TASK_ALWAYS_EAGER = True
+
+# Failure counters start empty in every test (tests/conftest.py clears the cache).
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

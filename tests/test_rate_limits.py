@@ -1,0 +1,42 @@
+"""Failed logins and bad webhook signatures are limited per client address; nothing else."""
+
+from django.test import Client
+from django.urls import reverse
+
+from capacity_sms.ratelimit import LOGIN_FAILURES, WEBHOOK_SIGNATURE_FAILURES
+from tests.webhook_client import inbound_params, post_inbound
+
+
+def log_in(client, username, password, address="203.0.113.7"):
+    return client.post(
+        reverse("login"), {"username": username, "password": password}, REMOTE_ADDR=address
+    )
+
+
+def test_failed_logins_from_one_address_are_limited_with_429(client, agent):
+    for _ in range(LOGIN_FAILURES.limit):
+        assert log_in(client, agent.username, "wrong").status_code == 200
+    refused = log_in(client, agent.username, "pw")
+    assert refused.status_code == 429
+    assert "Too many failed logins from your address." in refused.content.decode()
+    assert "_auth_user_id" not in client.session
+    other_address = log_in(Client(), agent.username, "pw", address="198.51.100.9")
+    assert other_address.status_code == 302
+
+
+def test_a_correct_login_under_the_limit_is_not_limited(client, agent):
+    for _ in range(LOGIN_FAILURES.limit - 1):
+        log_in(client, agent.username, "wrong")
+    assert log_in(client, agent.username, "pw").status_code == 302
+
+
+def test_bad_signatures_are_limited_but_signed_webhooks_never(client, signed_account, line):
+    address = {"REMOTE_ADDR": "192.0.2.50"}
+    for _ in range(WEBHOOK_SIGNATURE_FAILURES.limit):
+        forged = post_inbound(client, inbound_params(line), token="forged", **address)
+        assert forged.status_code == 403
+    limited = post_inbound(client, inbound_params(line), token="forged", **address)
+    assert limited.status_code == 429
+    assert limited["Retry-After"] == str(WEBHOOK_SIGNATURE_FAILURES.window_seconds)
+    for _ in range(3):
+        assert post_inbound(client, inbound_params(line), **address).status_code == 200

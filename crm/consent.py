@@ -150,26 +150,15 @@ def _apply_in_bulk(current: dict, events: list[ConsentEvent]) -> None:
     created, changed = [], []
     for event in events:
         consent = current.get((event.contact_id, event.line_id))
-        if consent is None:
-            created.append(
-                Consent(
-                    contact_id=event.contact_id,
-                    line_id=event.line_id,
-                    status=event.status,
-                    since=event.occurred_at,
-                    cause=event,
-                    latest_at=event.occurred_at,
-                )
-            )
-        elif event.outcome == ConsentOutcome.CHANGED:
-            consent.status = event.status
-            consent.since = consent.latest_at = event.occurred_at
-            consent.cause = event
-            changed.append(consent)
-        elif event.outcome == ConsentOutcome.SUPERSEDED:
-            _refresh_run_start(consent)
+        followed = _follow(consent, event)
+        if followed is None:
+            _keep(consent, event)
+        elif followed[1]:
+            changed.append(followed[0])
+        else:
+            created.append(followed[0])
     Consent.objects.bulk_create(created, batch_size=1000)
-    Consent.objects.bulk_update(changed, ["status", "since", "cause", "latest_at"], batch_size=500)
+    Consent.objects.bulk_update(changed, FOLLOWED_FIELDS, batch_size=500)
 
 
 def lock_contacts(contact_ids: list[int]) -> None:
@@ -243,27 +232,45 @@ def _status_at(current: Consent, moment: datetime) -> str:
     )
 
 
-def _apply(current: Consent | None, event: ConsentEvent) -> None:
+FOLLOWED_FIELDS = ["status", "since", "cause", "latest_at"]
+
+
+def _follow(current: Consent | None, event: ConsentEvent) -> tuple[Consent, list[str]] | None:
+    """The consent row once `event` is applied, with the fields it changed (none for a new
+    row); None when the event leaves the row as it is (older, or refused)."""
     if current is None:
-        Consent.objects.create(
+        return Consent(
             contact_id=event.contact_id,
             line_id=event.line_id,
             status=event.status,
             since=event.occurred_at,
             cause=event,
             latest_at=event.occurred_at,
-        )
-    elif event.outcome == ConsentOutcome.CHANGED:
+        ), []
+    if event.outcome == ConsentOutcome.CHANGED:
         current.status = event.status
-        current.since = event.occurred_at
+        current.since = current.latest_at = event.occurred_at
         current.cause = event
+        return current, FOLLOWED_FIELDS
+    if event.outcome == ConsentOutcome.UNCHANGED:
         current.latest_at = event.occurred_at
-        current.save(update_fields=["status", "since", "cause", "latest_at"])
-    elif event.outcome == ConsentOutcome.UNCHANGED:
-        current.latest_at = event.occurred_at
-        current.save(update_fields=["latest_at"])
-    elif event.outcome == ConsentOutcome.SUPERSEDED:
+        return current, ["latest_at"]
+    return None
+
+
+def _keep(current: Consent, event: ConsentEvent) -> None:
+    """An older event kept as history may still move where the current run begins."""
+    if event.outcome == ConsentOutcome.SUPERSEDED:
         _refresh_run_start(current)
+
+
+def _apply(current: Consent | None, event: ConsentEvent) -> None:
+    followed = _follow(current, event)
+    if followed is None:
+        _keep(current, event)
+        return
+    consent, fields = followed
+    consent.save(update_fields=fields or None)
 
 
 def _refresh_run_start(current: Consent) -> None:

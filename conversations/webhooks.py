@@ -32,6 +32,7 @@ from twilio.request_validator import (
 from twilio.twiml.messaging_response import MessagingResponse
 
 from capacity_sms.ratelimit import WEBHOOK_SIGNATURE_FAILURES, client_address
+from capacity_sms.responses import HttpResponseTooManyRequests, invalid_input, plain_response
 from conversations.inbound import receive_inbound, record_delivery_status
 from crm.models import Line
 from crm.phones import normalize_phone
@@ -91,13 +92,7 @@ class TwilioWebhook(View):
             return refusal
         form = self.form_class(request.POST)
         if not form.is_valid():
-            return _plain(
-                HttpResponseBadRequest,
-                "Malformed request: "
-                + "; ".join(
-                    f"{field}: {' '.join(errors)}" for field, errors in form.errors.items()
-                ),
-            )
+            return invalid_input("Malformed request", form.errors)
         return self.handle(line, form.cleaned_data)
 
     def handle(self, line: Line, data: dict) -> HttpResponse:
@@ -133,7 +128,7 @@ class StatusCallbackWebhook(TwilioWebhook):
         )
         if message is None:
             logger.warning("Status callback for unknown message %s on %s", data["MessageSid"], line)
-            return _plain(HttpResponseNotFound, "Unknown message.")
+            return plain_response(HttpResponseNotFound, "Unknown message.")
         return HttpResponse(status=204)
 
 
@@ -148,7 +143,7 @@ def _authenticated_line(
     """
     declared = request.META.get("CONTENT_LENGTH") or "0"
     if not declared.isdigit() or int(declared) > MAX_REQUEST_BYTES:
-        return None, _plain(HttpResponseBadRequest, "Request too large.")
+        return None, plain_response(HttpResponseBadRequest, "Request too large.")
     number = request.POST.get(number_field, "")
     line = _line_for(number)
     tokens = {
@@ -158,18 +153,22 @@ def _authenticated_line(
     }
     if not tokens:
         logger.error("Webhook refused: no Twilio auth token for %r", number)
-        return None, _plain(HttpResponseForbidden, "No auth token is configured for this line.")
+        return None, plain_response(
+            HttpResponseForbidden, "No auth token is configured for this line."
+        )
     if not any(_signed_with(request, token) for token in tokens):
         client = client_address(request)
         logger.warning("Webhook refused: bad signature from %s", client)
         if WEBHOOK_SIGNATURE_FAILURES.record(client) > WEBHOOK_SIGNATURE_FAILURES.limit:
-            refusal = _plain(HttpResponseTooManyRequests, "Too many requests with a bad signature.")
+            refusal = plain_response(
+                HttpResponseTooManyRequests, "Too many requests with a bad signature."
+            )
             refusal["Retry-After"] = str(WEBHOOK_SIGNATURE_FAILURES.window_seconds)
             return None, refusal
-        return None, _plain(HttpResponseForbidden, "Invalid signature.")
+        return None, plain_response(HttpResponseForbidden, "Invalid signature.")
     if line is None:
         logger.warning("Webhook for unknown line %r", number)
-        return None, _plain(HttpResponseNotFound, "Unknown line.")
+        return None, plain_response(HttpResponseNotFound, "Unknown line.")
     return line, None
 
 
@@ -182,14 +181,6 @@ def _signed_with(request: HttpRequest, token: str) -> bool:
     algorithm = get_signature_algorithm(request.headers.get(SIGNATURE_SETTINGS_HEADER))
     signature = request.headers.get("X-Twilio-Signature", "")
     return RequestValidator(token).validate(url, request.POST, signature, algorithm=algorithm)
-
-
-class HttpResponseTooManyRequests(HttpResponse):
-    status_code = 429
-
-
-def _plain(response_class: type[HttpResponse], text: str) -> HttpResponse:
-    return response_class(text, content_type="text/plain; charset=utf-8")
 
 
 def _line_for(number: str) -> Line | None:

@@ -2,7 +2,6 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Count, Q
-from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
@@ -14,6 +13,7 @@ from django_tables2 import SingleTableMixin
 
 from capacity_sms.csv_download import csv_download
 from capacity_sms.pagination import BoundedLazyPaginator
+from capacity_sms.responses import invalid_input
 from crm.filters import ContactFilter
 from crm.forms import AccountSettingsForm, ContactForm, LineFormSet
 from crm.models import Account, ConsentStatus, Contact, Line
@@ -81,13 +81,7 @@ class ContactExportView(ContactsMixin, View):
             account=account,
         )
         if filterset.is_bound and not filterset.is_valid():
-            return HttpResponseBadRequest(
-                "Invalid filter: "
-                + "; ".join(
-                    f"{field}: {' '.join(errors)}" for field, errors in filterset.errors.items()
-                ),
-                content_type="text/plain; charset=utf-8",
-            )
+            return invalid_input("Invalid filter", filterset.errors)
         lines = list(Line.objects.for_account(account).order_by("name", "number"))
         header, rows = contacts_for_export(filterset.qs, lines)
         filename = f"contacts-{timezone.localdate():%Y-%m-%d}.csv"

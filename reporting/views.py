@@ -1,6 +1,5 @@
 """Reporting (managers and admins): the list of reports and the Opt In & Out Snapshot."""
 
-from django.http import HttpResponseBadRequest
 from django.utils import timezone
 from django.utils.text import slugify
 from django.views import View
@@ -9,6 +8,7 @@ from django_tables2 import RequestConfig
 
 from capacity_sms.csv_download import csv_download
 from capacity_sms.pagination import BoundedLazyPaginator
+from capacity_sms.responses import invalid_input
 from crm.models import Consent
 from crm.roles import VIEW_REPORTS, perm
 from crm.scoping import AccountPermissionMixin
@@ -71,11 +71,7 @@ class SnapshotDownloadView(ReportsMixin, View):
         snapshot = self.snapshot_filter()
         if not (snapshot.is_bound and snapshot.is_valid()):
             errors = snapshot.errors if snapshot.is_bound else {"lines": ["Choose at least one."]}
-            return HttpResponseBadRequest(
-                "Invalid report: "
-                + "; ".join(f"{name}: {' '.join(text)}" for name, text in errors.items()),
-                content_type="text/plain; charset=utf-8",
-            )
+            return invalid_input("Invalid report", errors)
         rows = self.ordered_table(snapshot, paginate=False).data.data
         return csv_download(_filename(snapshot), CSV_HEADER, rows.csv_rows(), free_text=())
 

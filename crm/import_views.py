@@ -8,6 +8,7 @@ from django.views import View
 from django.views.generic import DetailView, FormView
 
 from capacity_sms.csv_download import csv_download
+from capacity_sms.htmx import FragmentForHtmxMixin
 from crm import import_files, imports
 from crm.forms import ImportMappingForm, ImportUploadForm
 from crm.models import ContactImport, ImportStatus, Line
@@ -81,15 +82,12 @@ class ImportMappingView(ImportsMixin, DetailView):
         return redirect("import", pk=self.object.pk)
 
 
-class ImportDetailView(ImportsMixin, DetailView):
+class ImportDetailView(FragmentForHtmxMixin, ImportsMixin, DetailView):
     """Progress while the import runs (polled), then the result with every bad row."""
 
     context_object_name = "contact_import"
-
-    def get_template_names(self) -> list[str]:
-        if self.request.headers.get("HX-Request"):
-            return ["crm/_import_progress.html"]
-        return ["crm/import_detail.html"]
+    template_name = "crm/import_detail.html"
+    fragment_template_name = "crm/_import_progress.html"
 
     def render_to_response(self, context, **kwargs):
         response = super().render_to_response(context, **kwargs)

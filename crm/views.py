@@ -5,13 +5,13 @@ from django.db.models import Count, Q
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.cache import patch_vary_headers
 from django.views import View
 from django.views.generic import CreateView, DetailView, ListView, TemplateView, UpdateView
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 
 from capacity_sms.csv_download import csv_download
+from capacity_sms.htmx import FragmentForHtmxMixin
 from capacity_sms.pagination import BoundedLazyPaginator
 from capacity_sms.responses import invalid_input
 from crm.filters import ContactFilter
@@ -88,7 +88,7 @@ class ContactExportView(ContactsMixin, View):
         return csv_download(filename, header, rows)
 
 
-class ContactConsentView(ContactsMixin, DetailView):
+class ContactConsentView(FragmentForHtmxMixin, ContactsMixin, DetailView):
     """The View Consent modal: every line of the account with this contact's status on it.
 
     Asked by htmx, it is the dialog's content alone; otherwise it is a page of its own, so the
@@ -96,23 +96,15 @@ class ContactConsentView(ContactsMixin, DetailView):
     """
 
     context_object_name = "contact"
-
-    def get_template_names(self) -> list[str]:
-        if self.request.headers.get("HX-Request"):
-            return ["crm/_contact_consent.html"]
-        return ["crm/contact_consent.html"]
+    template_name = "crm/contact_consent.html"
+    fragment_template_name = "crm/_contact_consent.html"
 
     def get_context_data(self, **kwargs):
         return {
             **super().get_context_data(**kwargs),
             "consents": contact_consent_by_line(self.object),
-            "as_dialog": bool(self.request.headers.get("HX-Request")),
+            "as_dialog": self.is_htmx,
         }
-
-    def render_to_response(self, context, **kwargs):
-        response = super().render_to_response(context, **kwargs)
-        patch_vary_headers(response, ["HX-Request"])
-        return response
 
 
 class ContactDetailView(ContactsMixin, DetailView):

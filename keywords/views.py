@@ -7,6 +7,7 @@ from django.urls import reverse, reverse_lazy
 from django.views import View
 from django.views.generic import CreateView, DeleteView, ListView, UpdateView
 
+from capacity_sms.htmx import FragmentForHtmxMixin
 from crm.roles import MANAGE_ACCOUNT, perm
 from crm.scoping import AccountPermissionMixin
 from keywords.decisions import render_reply
@@ -21,19 +22,15 @@ class RespondersMixin(AccountPermissionMixin):
     model = KeywordResponder
 
 
-class ResponderListView(RespondersMixin, ListView):
+class ResponderListView(FragmentForHtmxMixin, RespondersMixin, ListView):
     """The account's responders, the built-in keywords, and the message tester."""
 
     template_name = "keywords/responder_list.html"
+    fragment_template_name = "keywords/_tester_result.html"  # what the tester's form swaps in
     context_object_name = "responders"
 
     def get_queryset(self):
         return super().get_queryset().prefetch_related("lines").order_by("name")
-
-    def get_template_names(self) -> list[str]:
-        if self.request.headers.get("HX-Request") and "message" in self.request.GET:
-            return ["keywords/_tester_result.html"]
-        return [self.template_name]
 
     def get_context_data(self, **kwargs):
         account = self.request.account

@@ -3,6 +3,7 @@
 from django import forms
 
 from conversations.segments import sms_segments
+from keywords.decisions import render_reply
 
 
 class SmsTextField(forms.CharField):
@@ -20,17 +21,14 @@ class SmsTextField(forms.CharField):
 
 
 class SmsTextarea(forms.Textarea):
-    """A reply box with a live count of characters and SMS parts, placeholders filled in.
+    """A reply box with a live count of characters and SMS parts of the text as sent.
 
-    `placeholders` holds what {account} and {help_contact} become, so the count is of the text
-    the contact receives; static/js/app.js keeps it up to date while typing.
+    With `account` set, {account} and {help_contact} are filled in by `render_reply`, the
+    function that builds the replies; static/js/app.js keeps the count up to date while typing.
     """
 
     template_name = "shared/_sms_textarea.html"
-
-    def __init__(self, attrs=None):
-        super().__init__(attrs)
-        self.placeholders = {"account": "", "help_contact": ""}
+    account = None
 
     def get_context(self, name, value, attrs):
         context = super().get_context(name, value, attrs)
@@ -39,9 +37,9 @@ class SmsTextarea(forms.Textarea):
         described = widget["attrs"].get("aria-describedby", "")
         widget["attrs"]["aria-describedby"] = f"{described} {counter_id}".strip()
         widget["counter_id"] = counter_id
-        widget["placeholders"] = self.placeholders
+        widget["account"] = self.account
         text = widget["value"] or ""
-        for key, replacement in self.placeholders.items():
-            text = text.replace(f"{{{key}}}", replacement)
-        widget["segments"] = sms_segments(text)
+        widget["segments"] = sms_segments(
+            render_reply(text, self.account) if self.account else text
+        )
         return context

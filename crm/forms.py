@@ -174,10 +174,7 @@ class AccountSettingsForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for name in REPLIES:
-            self.fields[name].widget.placeholders = {
-                "account": self.instance.name,
-                "help_contact": self.instance.help_contact,
-            }
+            self.fields[name].widget.account = self.instance
 
     def clean(self):
         """Replies are checked filled in with the new name and help contact, the account's

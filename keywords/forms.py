@@ -69,10 +69,7 @@ class ResponderForm(forms.ModelForm):
         self.account = account
         self.instance.account = account
         self.fields["lines"].queryset = Line.objects.for_account(account).order_by("name")
-        self.fields["reply"].widget.placeholders = {
-            "account": account.name,
-            "help_contact": account.help_contact,
-        }
+        self.fields["reply"].widget.account = account
         action = self.instance.action if self.instance.pk else self.initial.get("action")
         if action in (ResponderAction.OPT_IN, ResponderAction.OPT_OUT):
             self.initial.setdefault("updates_consent", True)

@@ -1,6 +1,9 @@
 """Django admin for staff. Superusers see every account; other staff only their own."""
 
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group
 
 from crm.models import Account, Consent, ConsentEvent, Contact, ContactImport, Line, Membership
 from crm.scoping import account_of
@@ -169,3 +172,44 @@ class ContactImportAdmin(ReadOnlyAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer("data")
+
+
+class RoleGroupAdmin(GroupAdmin):
+    """The role groups are shared by every account: changing one changes every account's
+    roles, so staff other than superusers may only look."""
+
+    def has_add_permission(self, request) -> bool:
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return request.user.is_superuser
+
+
+class AccountUserAdmin(UserAdmin):
+    """Users: other staff than superusers see and edit only their own account's members, and
+    cannot raise anyone to staff or superuser or grant permissions outside the roles. They do
+    not add users either, since a new user belongs to no account until a membership is made."""
+
+    def get_queryset(self, request):
+        users = super().get_queryset(request)
+        if request.user.is_superuser:
+            return users
+        return users.filter(membership__account=account_of(request.user))
+
+    def has_add_permission(self, request) -> bool:
+        return request.user.is_superuser
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        if request.user.is_superuser:
+            return fields
+        return [*fields, "is_superuser", "is_staff", "user_permissions"]
+
+
+admin.site.unregister(Group)
+admin.site.register(Group, RoleGroupAdmin)
+admin.site.unregister(get_user_model())
+admin.site.register(get_user_model(), AccountUserAdmin)

@@ -1,43 +1,13 @@
 """Who may open what: login everywhere, roles by permission, accounts never mixed."""
 
-import re
-
 import pytest
-from django.contrib.admindocs.views import extract_views_from_urlpatterns, simplify_regex
 from django.contrib.auth.models import Group, Permission
-from django.urls import get_resolver, reverse
+from django.urls import reverse
 
 from crm.models import Contact, Membership
 from crm.roles import ROLE_PERMISSIONS, Role
 from tests.conftest import make_user
-
-# Public URLs and what an anonymous GET gets: webhooks authenticate by signature, POST only.
-PUBLIC_URLS = {
-    "login": 200,
-    "admin:login": 200,
-    "twilio-inbound-message": 405,
-    "twilio-status": 405,
-}
-
-
-def all_urls():
-    """Every URL pattern of the project, with placeholders filled in."""
-    for _view, regex, namespace, name in extract_views_from_urlpatterns(
-        get_resolver().url_patterns
-    ):
-        full_name = ":".join([*(namespace or []), name or ""])
-        yield full_name, re.sub(r"<[^>]+>", "1", simplify_regex(regex))
-
-
-@pytest.mark.django_db
-@pytest.mark.parametrize(("name", "url"), list(all_urls()), ids=lambda value: str(value))
-def test_every_url_needs_login_except_the_public_ones(client, name, url):
-    response = client.get(url)
-    if name in PUBLIC_URLS:
-        assert response.status_code == PUBLIC_URLS[name]
-    else:
-        assert response.status_code == 302, url
-        assert "/login/" in response["Location"]
+from tests.test_url_walk import all_urls
 
 
 def test_login_page_logs_in_and_lands_on_the_overview(client, agent, line):

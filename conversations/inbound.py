@@ -28,6 +28,7 @@ PROVIDER_STATUSES = {
 }
 STATUS_RANK = {
     MessageStatus.QUEUED: 0,
+    MessageStatus.SENDING: 0,
     MessageStatus.SENT: 1,
     MessageStatus.DELIVERED: 2,
     MessageStatus.FAILED: 2,

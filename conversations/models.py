@@ -67,6 +67,7 @@ class MessageStatus(models.TextChoices):
     RECEIVED = "received", "Received"
     PROCESSED = "processed", "Processed"
     QUEUED = "queued", "Queued"
+    SENDING = "sending", "Sending"
     SENT = "sent", "Sent"
     DELIVERED = "delivered", "Delivered"
     FAILED = "failed", "Failed"
@@ -76,6 +77,7 @@ class MessageStatus(models.TextChoices):
 INBOUND_STATUSES = (MessageStatus.RECEIVED, MessageStatus.PROCESSED)
 OUTBOUND_STATUSES = (
     MessageStatus.QUEUED,
+    MessageStatus.SENDING,
     MessageStatus.SENT,
     MessageStatus.DELIVERED,
     MessageStatus.FAILED,
@@ -150,7 +152,7 @@ class Message(models.Model):
             models.Index(
                 fields=["status", "created_at"],
                 name="message_pending",
-                condition=Q(status__in=["received", "queued"]),
+                condition=Q(status__in=["received", "queued", "sending"]),
             ),
         ]
         constraints = [

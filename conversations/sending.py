@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from capacity_sms.queueing import enqueue_on_commit
 from conversations import tasks
-from conversations.backends import ProviderRejected, get_backend
+from conversations.backends import ProviderRejected, ProviderUnavailable, get_backend
 from conversations.backends.base import OutgoingSms
 from conversations.models import (
     Conversation,
@@ -36,6 +36,7 @@ from crm.selectors import contact_consent_on_line
 MAX_BODY_LENGTH = 1600
 OPT_OUT_CONFIRMATION_WINDOW = timedelta(minutes=5)
 UNSUBSCRIBED_RECIPIENT_ERROR = "21610"
+UNCONFIRMED_ERROR = "unconfirmed"
 DELIVERY_BATCH_SIZE = 500
 
 
@@ -206,45 +207,93 @@ def send_bulk(
 def deliver(message_id: int) -> None:
     """Hand a queued message to the provider, unless the contact opted out since it was queued.
 
-    Does nothing for a message that is no longer queued, so a repeated task is harmless. A
-    provider that is temporarily unavailable raises, rolling back, so the task can retry.
+    At most once: the message is first claimed as `sending` in a transaction of its own, so a
+    repeated task, or one run again after its worker died during the provider call, finds it
+    taken and does nothing; the sweep later marks a message left `sending` as failed and
+    unconfirmed rather than risk texting the contact twice. When the provider certainly took
+    nothing (unavailable, or an error before the call), the message goes back to the queue and
+    the error is raised, so the task retries.
     """
+    if not _claim(message_id):
+        return
+    provider_may_have_it = False
+    try:
+        with transaction.atomic():
+            message = (
+                Message.objects.select_for_update(of=("self",), no_key=True)
+                .select_related("line__account", "contact")
+                .filter(pk=message_id, status=MessageStatus.SENDING)
+                .first()
+            )
+            if message is None:
+                return
+            consent.lock_contact(message.contact_id)
+            reason = _gate(message.contact, message.line, message.purpose, exclude=message)
+            if reason:
+                _finish(message, status=MessageStatus.BLOCKED, blocked_reason=reason)
+                return
+            provider_may_have_it = True
+            provider_id = _hand_over(message)
+            if provider_id is not None:
+                _finish(message, status=MessageStatus.SENT, provider_message_id=provider_id)
+    except ProviderUnavailable:
+        _put_back(message_id)
+        raise
+    except Exception:
+        if not provider_may_have_it:
+            _put_back(message_id)
+        raise
+
+
+def _claim(message_id: int) -> bool:
     with transaction.atomic():
-        message = (
-            Message.objects.select_for_update(of=("self",), no_key=True)
-            .select_related("line__account", "contact")
-            .filter(pk=message_id, status=MessageStatus.QUEUED)
-            .first()
+        return bool(
+            Message.objects.filter(pk=message_id, status=MessageStatus.QUEUED).update(
+                status=MessageStatus.SENDING, updated_at=timezone.now()
+            )
         )
-        if message is None:
-            return
-        consent.lock_contact(message.contact_id)
-        reason = _gate(message.contact, message.line, message.purpose, exclude=message)
-        if reason:
-            _finish(message, status=MessageStatus.BLOCKED, blocked_reason=reason)
-            return
-        sms = OutgoingSms(
-            from_number=message.line.number,
-            to_number=message.remote_number,
-            body=message.body,
-            reference=str(message.pk),
-            account_sid=message.line.account.twilio_account_sid,
-            auth_token=message.line.account.twilio_auth_token,
-        )
-        try:
-            provider_id = get_backend().send(sms)
-        except ProviderRejected as rejection:
-            _finish(message, status=MessageStatus.FAILED, error_code=rejection.code)
-            if rejection.code == UNSUBSCRIBED_RECIPIENT_ERROR:
-                consent.opt_out(
-                    contact=message.contact,
-                    line=message.line,
-                    source=ConsentSource.PROVIDER_ERROR,
-                    message=message,
-                    note=rejection.detail,
-                )
-            return
-        _finish(message, status=MessageStatus.SENT, provider_message_id=provider_id)
+
+
+def _put_back(message_id: int) -> None:
+    Message.objects.filter(pk=message_id, status=MessageStatus.SENDING).update(
+        status=MessageStatus.QUEUED, updated_at=timezone.now()
+    )
+
+
+def _hand_over(message: Message) -> str | None:
+    """The provider's id for the message, or None when the provider refused it for good."""
+    sms = OutgoingSms(
+        from_number=message.line.number,
+        to_number=message.remote_number,
+        body=message.body,
+        reference=str(message.pk),
+        account_sid=message.line.account.twilio_account_sid,
+        auth_token=message.line.account.twilio_auth_token,
+    )
+    try:
+        return get_backend().send(sms)
+    except ProviderRejected as rejection:
+        _finish(message, status=MessageStatus.FAILED, error_code=rejection.code)
+        if rejection.code == UNSUBSCRIBED_RECIPIENT_ERROR:
+            consent.opt_out(
+                contact=message.contact,
+                line=message.line,
+                source=ConsentSource.PROVIDER_ERROR,
+                message=message,
+                note=rejection.detail,
+            )
+        return None
+
+
+def mark_unconfirmed(*, older_than: datetime) -> int:
+    """Fail messages left `sending` by a worker that stopped during the provider call.
+
+    Whether the provider took them is unknown, so they are not sent again: a contact is never
+    texted twice. The thread shows them as failed and unconfirmed.
+    """
+    return Message.objects.filter(
+        direction=Direction.OUTBOUND, status=MessageStatus.SENDING, updated_at__lt=older_than
+    ).update(status=MessageStatus.FAILED, error_code=UNCONFIRMED_ERROR, updated_at=timezone.now())
 
 
 def _finish(message: Message, **changes) -> None:
@@ -280,7 +329,12 @@ def _gate(
             line=line,
             purpose=Purpose.OPT_OUT_CONFIRMATION,
             created_at__gte=current.since,
-            status__in=[MessageStatus.QUEUED, MessageStatus.SENT, MessageStatus.DELIVERED],
+            status__in=[
+                MessageStatus.QUEUED,
+                MessageStatus.SENDING,
+                MessageStatus.SENT,
+                MessageStatus.DELIVERED,
+            ],
         )
         if exclude is not None:
             earlier = earlier.exclude(pk=exclude.pk)

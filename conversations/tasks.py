@@ -12,6 +12,8 @@ from conversations.models import Direction, Message, MessageStatus
 
 INBOUND_STALLED_AFTER = timedelta(minutes=1)
 OUTBOUND_STALLED_AFTER = timedelta(minutes=2)
+# Well past the provider call's timeout, and the wait for the contact's lock before it.
+SENDING_STALLED_AFTER = timedelta(minutes=10)
 SWEEP_LIMIT = 10_000
 
 RETRYING = {
@@ -43,8 +45,9 @@ def process_inbound_message(message_id: int) -> None:
 def sweep_pending_messages() -> dict[str, int]:
     """Queue again what waits too long: inbound not processed, outbound not handed over.
 
-    Covers a broker that was down when the message was stored; both tasks are idempotent, so a
-    message queued twice is still handled once.
+    Covers a broker that was down when the message was stored and a worker that died; both
+    tasks are idempotent, so a message queued twice is still handled once. Outbound messages
+    whose worker died during the provider call are failed as unconfirmed, never sent again.
     """
     now = timezone.now()
     unprocessed = list(
@@ -65,4 +68,5 @@ def sweep_pending_messages() -> dict[str, int]:
     )
     for start in range(0, len(undelivered), sending.DELIVERY_BATCH_SIZE):
         deliver_messages.delay(undelivered[start : start + sending.DELIVERY_BATCH_SIZE])
-    return {"inbound": len(unprocessed), "outbound": len(undelivered)}
+    unconfirmed = sending.mark_unconfirmed(older_than=now - SENDING_STALLED_AFTER)
+    return {"inbound": len(unprocessed), "outbound": len(undelivered), "unconfirmed": unconfirmed}

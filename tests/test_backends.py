@@ -10,7 +10,7 @@ from twilio.rest import Client
 
 from conversations.backends import ProviderRejected, ProviderUnavailable, get_backend
 from conversations.backends import twilio as twilio_module
-from conversations.backends.base import OutgoingSms
+from conversations.backends.base import OutgoingSms, ProviderOutcomeUnknown
 from conversations.backends.console import ConsoleBackend
 from conversations.backends.twilio import TwilioBackend
 
@@ -71,6 +71,12 @@ def test_twilio_unsubscribed_recipient_is_a_rejection_with_its_code():
 )
 def test_twilio_outages_are_temporary(http):
     with pytest.raises(ProviderUnavailable):
+        twilio_backend(http).send(SMS)
+
+
+def test_a_twilio_call_without_an_answer_is_of_unknown_outcome_not_an_outage():
+    http = RecordingHttp(0, error=requests.ReadTimeout("read timed out"))
+    with pytest.raises(ProviderOutcomeUnknown):
         twilio_backend(http).send(SMS)
 
 

@@ -199,11 +199,11 @@ def test_the_sweep_processes_messages_left_unqueued(line, outbox):
     assert created
     assert message.status == MessageStatus.RECEIVED  # the queueing never ran: broker down
     Message.objects.filter(pk=message.pk).update(created_at=timezone.now() - timedelta(minutes=2))
-    assert sweep_pending_messages() == {"inbound": 1, "outbound": 0}
+    assert sweep_pending_messages() == {"inbound": 1, "outbound": 0, "unconfirmed": 0}
     message.refresh_from_db()
     assert message.status == MessageStatus.PROCESSED
     assert status_on(line) == ConsentStatus.OPTED_OUT
-    assert sweep_pending_messages() == {"inbound": 0, "outbound": 0}
+    assert sweep_pending_messages() == {"inbound": 0, "outbound": 0, "unconfirmed": 0}
 
 
 def test_processing_query_count_does_not_grow_with_history(client, deliver, line):

@@ -4,11 +4,13 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 
 from conversations import sending
-from conversations.backends import ProviderRejected
-from conversations.backends.base import OutgoingSms
+from conversations.backends import ProviderRejected, ProviderUnavailable
+from conversations.backends.base import OutgoingSms, ProviderOutcomeUnknown
+from conversations.backends.locmem import LocmemBackend
 from conversations.models import Conversation, Message, MessageStatus, Purpose
 from conversations.sending import SendBlocked, send_bulk, send_message
 from conversations.tasks import sweep_pending_messages
@@ -186,10 +188,80 @@ def test_stalled_queued_messages_are_queued_again(contact, line, outbox):
         occurred_at=timezone.now(),
     )
     Message.objects.filter(pk=message.pk).update(created_at=timezone.now() - timedelta(minutes=5))
-    assert sweep_pending_messages() == {"inbound": 0, "outbound": 1}
+    assert sweep_pending_messages() == {"inbound": 0, "outbound": 1, "unconfirmed": 0}
     message.refresh_from_db()
     assert message.status == MessageStatus.SENT
     assert len(outbox) == 1
+
+
+class FlakyProvider:
+    """Fails once with `error`, then sends like the in-memory backend."""
+
+    failures: list[Exception] = []
+
+    def send(self, sms):
+        if FlakyProvider.failures:
+            raise FlakyProvider.failures.pop()
+        return LocmemBackend().send(sms)
+
+
+@pytest.fixture
+def flaky_provider(settings):
+    settings.SMS_BACKEND = "tests.test_send_gate.FlakyProvider"
+    yield FlakyProvider.failures
+    FlakyProvider.failures.clear()
+
+
+def queued_message(contact, line):
+    return Message.objects.create(
+        line=line,
+        contact=contact,
+        remote_number=contact.phone,
+        direction="outbound",
+        body="Your table is ready",
+        status=MessageStatus.QUEUED,
+        occurred_at=timezone.now(),
+    )
+
+
+def test_a_provider_outage_puts_the_message_back_in_the_queue_to_retry(
+    contact, line, outbox, flaky_provider
+):
+    message = queued_message(contact, line)
+    flaky_provider.append(ProviderUnavailable("503"))
+    with pytest.raises(ProviderUnavailable):
+        sending.deliver(message.pk)
+    message.refresh_from_db()
+    assert message.status == MessageStatus.QUEUED
+    sending.deliver(message.pk)
+    message.refresh_from_db()
+    assert message.status == MessageStatus.SENT
+    assert len(outbox) == 1
+
+
+def test_a_send_of_unknown_outcome_is_never_sent_again_and_ends_failed_unconfirmed(
+    client, agent, contact, line, outbox, flaky_provider
+):
+    message = queued_message(contact, line)
+    flaky_provider.append(ProviderOutcomeUnknown("read timed out"))
+    with pytest.raises(ProviderOutcomeUnknown):
+        sending.deliver(message.pk)
+    message.refresh_from_db()
+    assert message.status == MessageStatus.SENDING
+    sending.deliver(message.pk)  # the task run again, or a duplicate: the message is taken
+    Message.objects.filter(pk=message.pk).update(created_at=timezone.now() - timedelta(hours=1))
+    assert sweep_pending_messages() == {"inbound": 0, "outbound": 0, "unconfirmed": 0}
+    assert outbox == []
+
+    Message.objects.filter(pk=message.pk).update(updated_at=timezone.now() - timedelta(minutes=11))
+    assert sweep_pending_messages()["unconfirmed"] == 1
+    message.refresh_from_db()
+    assert (message.status, message.error_code) == (MessageStatus.FAILED, "unconfirmed")
+    assert outbox == []
+    client.force_login(agent)
+    conversation = Conversation.objects.create(account=line.account, contact=contact, line=line)
+    page = client.get(reverse("conversation", args=[conversation.pk])).content.decode()
+    assert "may not have reached the contact" in page
 
 
 def make_contacts(account, count, start=0):

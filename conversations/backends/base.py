@@ -22,7 +22,13 @@ class ProviderRejected(Exception):
 
 
 class ProviderUnavailable(Exception):
-    """The provider could not be reached or failed temporarily; sending again may work."""
+    """The provider could not be reached or failed temporarily and took nothing; sending again
+    may work."""
+
+
+class ProviderOutcomeUnknown(Exception):
+    """The request reached the provider but no answer came back: the message may have been
+    taken, so it must not be sent again."""
 
 
 class SmsBackend:

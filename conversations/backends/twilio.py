@@ -9,6 +9,7 @@ from twilio.rest import Client
 
 from conversations.backends.base import (
     OutgoingSms,
+    ProviderOutcomeUnknown,
     ProviderRejected,
     ProviderUnavailable,
     SmsBackend,
@@ -54,6 +55,8 @@ class TwilioBackend(SmsBackend):
             if error.status >= 500 or error.status == 429:
                 raise ProviderUnavailable(str(error)) from error
             raise ProviderRejected(str(error.code or error.status), error.msg) from error
+        except requests.ReadTimeout as error:
+            raise ProviderOutcomeUnknown(str(error)) from error
         except (TwilioException, requests.RequestException) as error:
             raise ProviderUnavailable(str(error)) from error
         return created.sid

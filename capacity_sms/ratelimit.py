@@ -37,7 +37,20 @@ class FailureLimit:
 
 
 def client_address(request: HttpRequest) -> str:
-    """The address the request came from (behind a proxy, the proxy must set REMOTE_ADDR)."""
+    """The address the request came from.
+
+    Behind `TRUSTED_PROXIES` proxies, REMOTE_ADDR is the nearest proxy's, which every client
+    shares; the client's is then the one the outermost trusted proxy appended to
+    X-Forwarded-For, counted from the right. Entries further left come from the client and
+    could be forged, so they are never used.
+    """
+    forwarded = [
+        address.strip()
+        for address in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+        if address.strip()
+    ]
+    if settings.TRUSTED_PROXIES and len(forwarded) >= settings.TRUSTED_PROXIES:
+        return forwarded[-settings.TRUSTED_PROXIES]
     return request.META.get("REMOTE_ADDR") or "unknown"
 
 

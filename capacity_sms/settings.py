@@ -186,6 +186,8 @@ CELERY_BEAT_SCHEDULE = {
 # webhook requests with a bad signature in 10 minutes (validly signed ones are never limited).
 LOGIN_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", 10))
 WEBHOOK_SIGNATURE_FAILURE_LIMIT = int(os.environ.get("WEBHOOK_SIGNATURE_FAILURE_LIMIT", 20))
+# How many proxies in front of the app append to X-Forwarded-For (see ratelimit.client_address).
+TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", 0))
 CACHES = {
     "default": (
         {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}

@@ -7,9 +7,12 @@ from capacity_sms.ratelimit import LOGIN_FAILURES, WEBHOOK_SIGNATURE_FAILURES
 from tests.webhook_client import inbound_params, post_inbound
 
 
-def log_in(client, username, password, address="203.0.113.7"):
+def log_in(client, username, password, address="203.0.113.7", **headers):
     return client.post(
-        reverse("login"), {"username": username, "password": password}, REMOTE_ADDR=address
+        reverse("login"),
+        {"username": username, "password": password},
+        REMOTE_ADDR=address,
+        **headers,
     )
 
 
@@ -40,3 +43,38 @@ def test_bad_signatures_are_limited_but_signed_webhooks_never(client, signed_acc
     assert limited["Retry-After"] == str(WEBHOOK_SIGNATURE_FAILURES.window_seconds)
     for _ in range(3):
         assert post_inbound(client, inbound_params(line), **address).status_code == 200
+
+
+def forged_logins(client, agent, **headers):
+    for _ in range(LOGIN_FAILURES.limit):
+        log_in(client, agent.username, "wrong", **headers)
+    return log_in(client, agent.username, "pw", **headers).status_code
+
+
+def test_behind_a_trusted_proxy_clients_are_told_apart_by_forwarded_address(
+    client, agent, settings
+):
+    settings.TRUSTED_PROXIES = 1
+    proxy = "10.0.0.2"
+    assert forged_logins(client, agent, address=proxy, HTTP_X_FORWARDED_FOR="203.0.113.7") == 429
+    other_client = log_in(
+        Client(), agent.username, "pw", address=proxy, HTTP_X_FORWARDED_FOR="198.51.100.9"
+    )
+    assert other_client.status_code == 302  # same proxy address, another client
+
+
+def test_a_client_cannot_escape_the_limit_by_forging_forwarded_addresses(client, agent, settings):
+    settings.TRUSTED_PROXIES = 1
+    for n in range(LOGIN_FAILURES.limit):
+        spoofed = {"HTTP_X_FORWARDED_FOR": f"192.0.2.{n}, 203.0.113.7"}
+        log_in(client, agent.username, "wrong", address="10.0.0.2", **spoofed)
+    spoofed = {"HTTP_X_FORWARDED_FOR": "192.0.2.99, 203.0.113.7"}
+    assert log_in(client, agent.username, "pw", address="10.0.0.2", **spoofed).status_code == 429
+
+
+def test_without_trusted_proxies_the_forwarded_header_is_ignored(client, agent):
+    for n in range(LOGIN_FAILURES.limit):
+        log_in(client, agent.username, "wrong", HTTP_X_FORWARDED_FOR=f"192.0.2.{n}")
+    assert (
+        log_in(client, agent.username, "pw", HTTP_X_FORWARDED_FOR="192.0.2.99").status_code == 429
+    )

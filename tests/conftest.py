@@ -1,7 +1,7 @@
 """Shared fixtures: two accounts, lines, a user per role, and helpers for messages."""
 
 import os
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from django.apps import apps as django_apps
@@ -11,10 +11,14 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from conversations.backends import locmem
-from conversations.models import Direction, Message, MessageStatus
-from crm.models import Account, Contact, Line
+from conversations.models import Conversation, Direction, Message, MessageStatus
+from crm import consent
+from crm.import_files import read_upload
+from crm.imports import create_import
+from crm.models import Account, ConsentSource, Contact, Line
 from crm.roles import Role, sync_role_groups
 from crm.services import membership_set
+from keywords.models import KeywordResponder, ResponderAction
 from tests.webhook_client import TOKEN, post_inbound
 
 
@@ -146,3 +150,50 @@ def deliver(django_capture_on_commit_callbacks):
             return post_inbound(client, params, **kwargs)
 
     return post
+
+
+def build_world(account: Account, tag: str, number: str) -> dict:
+    """One of every object a page can be about, in `account`, named with `tag`."""
+    line = Line.objects.create(account=account, number=number, name=f"{tag} line")
+    contact = Contact.objects.create(account=account, phone="+12025550143", name=f"{tag} Ada")
+    message = inbound_message(contact, line, f"{tag} hello")
+    conversation = Conversation.objects.create(
+        account=account, contact=contact, line=line, last_message_at=message.occurred_at
+    )
+    admin = make_user(account, Role.ADMIN, username=f"{tag.lower()}-admin")
+    consent.opt_out(
+        contact=contact,
+        line=line,
+        source=ConsentSource.AGENT,
+        user=admin,
+        occurred_at=timezone.now() - timedelta(minutes=1),
+    )
+    upload = read_upload(f"{tag}.csv", b"name,phone\nBo,+12025550111\n")
+    responder = KeywordResponder.objects.create(
+        account=account,
+        name=f"{tag} responder",
+        keywords=[f"{tag.upper()}JOIN"],
+        action=ResponderAction.OPT_IN,
+        reply="Welcome",
+    )
+    return {
+        "line": line,
+        "contact": contact,
+        "message": message,
+        "conversation": conversation,
+        "import": create_import(account=account, user=admin, uploaded=upload),
+        "responder": responder,
+        "admin": admin,
+    }
+
+
+@pytest.fixture
+def own(account) -> dict:
+    """One of everything in the account, for walks over every page."""
+    return build_world(account, "Acme", "+14155550100")
+
+
+@pytest.fixture
+def foreign(other_account) -> dict:
+    """One of everything in another account, every name containing "Globex"."""
+    return {**build_world(other_account, "Globex", "+14155550199"), "account": other_account}

@@ -9,7 +9,6 @@ Admin URLs follow one rule: staff only, and another account's objects do not exi
 
 import re
 from dataclasses import dataclass
-from datetime import timedelta
 
 import pytest
 from django.apps import apps
@@ -18,25 +17,20 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.urls import get_resolver, resolve, reverse
-from django.utils import timezone
 
 from conversations.models import Conversation, Message
-from crm import consent
-from crm.import_files import read_upload
-from crm.imports import create_import
 from crm.models import (
     Account,
     Consent,
     ConsentEvent,
-    ConsentSource,
     Contact,
     ContactImport,
     Line,
     Membership,
 )
 from crm.roles import Role
-from keywords.models import KeywordResponder, ResponderAction
-from tests.conftest import inbound_message, make_user
+from keywords.models import KeywordResponder
+from tests.conftest import make_user
 
 AGENTS, MANAGERS, ADMINS = Role.AGENT, Role.MANAGER, Role.ADMIN
 EVERY_ROLE = frozenset(Role)
@@ -153,51 +147,6 @@ def methods(decision: Decision) -> list[tuple[str, int]]:
         for method, status in (("get", decision.get), ("post", decision.post))
         if status is not None
     ]
-
-
-def build_world(account: Account, tag: str, number: str) -> dict:
-    """One of every object a page can be about, in `account`, named with `tag`."""
-    line = Line.objects.create(account=account, number=number, name=f"{tag} line")
-    contact = Contact.objects.create(account=account, phone="+12025550143", name=f"{tag} Ada")
-    message = inbound_message(contact, line, f"{tag} hello")
-    conversation = Conversation.objects.create(
-        account=account, contact=contact, line=line, last_message_at=message.occurred_at
-    )
-    admin = make_user(account, Role.ADMIN, username=f"{tag.lower()}-admin")
-    consent.opt_out(
-        contact=contact,
-        line=line,
-        source=ConsentSource.AGENT,
-        user=admin,
-        occurred_at=timezone.now() - timedelta(minutes=1),
-    )
-    upload = read_upload(f"{tag}.csv", b"name,phone\nBo,+12025550111\n")
-    responder = KeywordResponder.objects.create(
-        account=account,
-        name=f"{tag} responder",
-        keywords=[f"{tag.upper()}JOIN"],
-        action=ResponderAction.OPT_IN,
-        reply="Welcome",
-    )
-    return {
-        "line": line,
-        "contact": contact,
-        "message": message,
-        "conversation": conversation,
-        "import": create_import(account=account, user=admin, uploaded=upload),
-        "responder": responder,
-        "admin": admin,
-    }
-
-
-@pytest.fixture
-def own(account) -> dict:
-    return build_world(account, "Acme", "+14155550100")
-
-
-@pytest.fixture
-def foreign(other_account) -> dict:
-    return {**build_world(other_account, "Globex", "+14155550199"), "account": other_account}
 
 
 def assert_no_trace_of_the_other_account(response):

@@ -28,6 +28,7 @@ class MessageAdmin(ReadOnlyAdmin):
         "purpose",
         "short_body",
         "blocked_reason",
+        "times_requeued",
     ]
     list_select_related = ["line"]
     list_filter = [

@@ -120,6 +120,9 @@ class Message(models.Model):
         max_length=10, blank=True, help_text="The provider's own opt-out signal (OptOutType)."
     )
     media_count = models.PositiveSmallIntegerField(default=0)
+    times_requeued = models.PositiveSmallIntegerField(
+        db_default=0, help_text="How often the sweep queued this message again (stalled or failing)."
+    )
     decision = models.CharField(
         max_length=300, blank=True, help_text="What processing made of an inbound message."
     )

@@ -1,9 +1,11 @@
 """Celery tasks for sending: thin, ids only, safe to run twice."""
 
+import logging
 from datetime import timedelta
 
 from celery import shared_task
 from django.db import OperationalError
+from django.db.models import F
 from django.utils import timezone
 
 from conversations import inbound, sending
@@ -14,7 +16,11 @@ INBOUND_STALLED_AFTER = timedelta(minutes=1)
 OUTBOUND_STALLED_AFTER = timedelta(minutes=2)
 # Well past the provider call's timeout, and the wait for the contact's lock before it.
 SENDING_STALLED_AFTER = timedelta(minutes=10)
+logger = logging.getLogger(__name__)
 SWEEP_LIMIT = 10_000
+# A message that fails this many times (a bug, or data the code cannot handle) is left for a
+# person instead of being retried every sweep for ever.
+MAX_REQUEUES = 10
 
 RETRYING = {
     "acks_late": True,
@@ -55,8 +61,10 @@ def sweep_pending_messages() -> dict[str, int]:
             direction=Direction.INBOUND,
             status=MessageStatus.RECEIVED,
             created_at__lt=now - INBOUND_STALLED_AFTER,
+            times_requeued__lt=MAX_REQUEUES,
         ).values_list("pk", flat=True)[:SWEEP_LIMIT]
     )
+    _count_requeue(unprocessed)
     for message_id in unprocessed:
         process_inbound_message.delay(message_id)
     undelivered = list(
@@ -70,3 +78,20 @@ def sweep_pending_messages() -> dict[str, int]:
         deliver_messages.delay(undelivered[start : start + sending.DELIVERY_BATCH_SIZE])
     unconfirmed = sending.mark_unconfirmed(older_than=now - SENDING_STALLED_AFTER)
     return {"inbound": len(unprocessed), "outbound": len(undelivered), "unconfirmed": unconfirmed}
+
+
+def _count_requeue(message_ids: list[int]) -> None:
+    """Count one more attempt for each message; log those now at their last one."""
+    Message.objects.filter(pk__in=message_ids).update(times_requeued=F("times_requeued") + 1)
+    last_tries = list(
+        Message.objects.filter(pk__in=message_ids, times_requeued=MAX_REQUEUES).values_list(
+            "pk", flat=True
+        )
+    )
+    if last_tries:
+        logger.error(
+            "Inbound messages %s queued for the last time (%d attempts); if they fail again "
+            "they stay unprocessed until someone looks (Django admin, Messages, status Received).",
+            last_tries,
+            MAX_REQUEUES,
+        )

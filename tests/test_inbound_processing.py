@@ -17,7 +17,7 @@ from conversations.models import (
     Purpose,
 )
 from conversations.sending import SendBlocked, send_message
-from conversations.tasks import sweep_pending_messages
+from conversations.tasks import MAX_REQUEUES, process_inbound_message, sweep_pending_messages
 from crm.models import (
     Consent,
     ConsentEvent,
@@ -204,6 +204,34 @@ def test_the_sweep_processes_messages_left_unqueued(line, outbox):
     assert message.status == MessageStatus.PROCESSED
     assert status_on(line) == ConsentStatus.OPTED_OUT
     assert sweep_pending_messages() == {"inbound": 0, "outbound": 0, "unconfirmed": 0}
+
+
+def test_a_message_that_keeps_failing_is_given_up_after_ten_sweeps_and_logged(
+    line, monkeypatch, caplog
+):
+    message, _ = receive_inbound(
+        line=line, provider_message_id="SMpoison", from_number=SENDER, body="STOP"
+    )
+    Message.objects.filter(pk=message.pk).update(created_at=timezone.now() - timedelta(minutes=2))
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("conversations.inbound.decide_for_line", broken)
+    attempts = 0
+    for _ in range(MAX_REQUEUES + 3):
+        try:
+            attempts += sweep_pending_messages()["inbound"]
+        except RuntimeError:  # eager tasks raise here; a worker would log and go on
+            attempts += 1
+    assert attempts == MAX_REQUEUES
+    message.refresh_from_db()
+    assert (message.status, message.times_requeued) == (MessageStatus.RECEIVED, MAX_REQUEUES)
+    assert f"Inbound messages [{message.pk}] queued for the last time" in caplog.text
+
+    monkeypatch.undo()  # fixed: a person queues it once more
+    process_inbound_message.delay(message.pk)
+    assert status_on(line) == ConsentStatus.OPTED_OUT
 
 
 def test_processing_query_count_does_not_grow_with_history(client, deliver, line):

@@ -121,7 +121,8 @@ class Message(models.Model):
     )
     media_count = models.PositiveSmallIntegerField(default=0)
     times_requeued = models.PositiveSmallIntegerField(
-        db_default=0, help_text="How often the sweep queued this message again (stalled or failing)."
+        db_default=0,
+        help_text="How often the sweep queued this message again (stalled or failing).",
     )
     decision = models.CharField(
         max_length=300, blank=True, help_text="What processing made of an inbound message."

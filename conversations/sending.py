@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from capacity_sms.queueing import enqueue_on_commit
@@ -324,17 +324,16 @@ def _gate(
     current = contact_consent_on_line(contact, line)
     confirmation_sent = False
     if purpose == Purpose.OPT_OUT_CONFIRMATION and current.is_opted_out:
+        # One confirmation per opt-out: one queued since it began, or handed over since (a
+        # late, older event can move `since` past confirmations queued for earlier opt-outs).
+        handed_over = [MessageStatus.SENDING, MessageStatus.SENT, MessageStatus.DELIVERED]
         earlier = Message.objects.filter(
+            Q(created_at__gte=current.since, status=MessageStatus.QUEUED)
+            | Q(status__in=handed_over)
+            & (Q(created_at__gte=current.since) | Q(updated_at__gte=current.since)),
             contact=contact,
             line=line,
             purpose=Purpose.OPT_OUT_CONFIRMATION,
-            created_at__gte=current.since,
-            status__in=[
-                MessageStatus.QUEUED,
-                MessageStatus.SENDING,
-                MessageStatus.SENT,
-                MessageStatus.DELIVERED,
-            ],
         )
         if exclude is not None:
             earlier = earlier.exclude(pk=exclude.pk)

@@ -177,8 +177,8 @@ def test_provider_unsubscribed_error_records_an_opt_out(
     )
 
 
-def test_stalled_queued_messages_are_queued_again(contact, line, outbox):
-    message = Message.objects.create(
+def queued_message(contact, line):
+    return Message.objects.create(
         line=line,
         contact=contact,
         remote_number=contact.phone,
@@ -187,6 +187,10 @@ def test_stalled_queued_messages_are_queued_again(contact, line, outbox):
         status=MessageStatus.QUEUED,
         occurred_at=timezone.now(),
     )
+
+
+def test_stalled_queued_messages_are_queued_again(contact, line, outbox):
+    message = queued_message(contact, line)
     Message.objects.filter(pk=message.pk).update(created_at=timezone.now() - timedelta(minutes=5))
     assert sweep_pending_messages() == {"inbound": 0, "outbound": 1, "unconfirmed": 0}
     message.refresh_from_db()
@@ -210,18 +214,6 @@ def flaky_provider(settings):
     settings.SMS_BACKEND = "tests.test_send_gate.FlakyProvider"
     yield FlakyProvider.failures
     FlakyProvider.failures.clear()
-
-
-def queued_message(contact, line):
-    return Message.objects.create(
-        line=line,
-        contact=contact,
-        remote_number=contact.phone,
-        direction="outbound",
-        body="Your table is ready",
-        status=MessageStatus.QUEUED,
-        occurred_at=timezone.now(),
-    )
 
 
 def test_a_provider_outage_puts_the_message_back_in_the_queue_to_retry(

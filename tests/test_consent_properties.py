@@ -42,7 +42,7 @@ from datetime import datetime, timedelta
 import pytest
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import Client
 from django.utils import timezone
 from hypothesis import HealthCheck, settings
@@ -158,6 +158,7 @@ class World:
     twilio: Client
     agent: AbstractBaseUser
     admin: AbstractBaseUser
+    savepoints: list[str]  # the test's own transaction, which every example runs inside
 
 
 @dataclass
@@ -237,6 +238,9 @@ class ConsentMachine(RuleBasedStateMachine):
         self.clock = world.clock
         self.clock.now = self.clock.start
         # Every example starts from the World and leaves nothing behind: a savepoint.
+        assert connection.savepoint_ids == world.savepoints, "an example left a savepoint"
+        assert not Message.objects.exists()
+        assert not ConsentEvent.objects.exists()
         self.savepoint = transaction.atomic()
         self.savepoint.__enter__()
         locmem.outbox.clear()
@@ -594,7 +598,8 @@ def world(db, monkeypatch) -> World:
         for line in lines:
             conversation_touch(contact=contact, line=line, at=clock.now)
     agent, admin = make_user(account, Role.AGENT), make_user(account, Role.ADMIN)
-    return World(clock, account, lines, Client(), agent, admin)
+    assert connection.in_atomic_block  # on_commit callbacks wait: the machine runs the workers
+    return World(clock, account, lines, Client(), agent, admin, list(connection.savepoint_ids))
 
 
 def test_consent_and_the_send_gate_hold_under_any_interleaving(world):

@@ -13,7 +13,7 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
-from django.core.validators import ProhibitNullCharactersValidator
+from django.core.validators import ProhibitNullCharactersValidator, RegexValidator
 from django.http import (
     HttpRequest,
     HttpResponse,
@@ -60,9 +60,50 @@ class MessageBodyField(forms.CharField):
         ]
 
 
-class InboundMessageForm(forms.Form):
-    MessageSid = forms.CharField(max_length=64)
-    AccountSid = forms.CharField(max_length=64)
+# Twilio's identifiers, in the shapes its API definition gives (twilio-oai). Checking them is
+# what keeps a captured signature from fitting another request: Twilio signs the sorted names
+# and values joined with nothing between them, so "MessageSid=SM…&NumMedia=0" and
+# "MessageSid=SM…NumMedia0" carry the same signature, but only the first SID has this shape.
+MESSAGE_SID = RegexValidator(
+    r"\A(SM|MM)[0-9a-fA-F]{32}\Z", "Not a Twilio message SID (SM or MM and 32 hex digits)."
+)
+ACCOUNT_SID = RegexValidator(
+    r"\AAC[0-9a-fA-F]{32}\Z", "Not a Twilio account SID (AC and 32 hex digits)."
+)
+
+
+class TwilioRequestForm(forms.Form):
+    """What every Twilio webhook request carries about itself: the message and the account.
+
+    `SmsSid` and `SmsMessageSid` are Twilio's older names for `MessageSid`: when sent, they
+    must be the same. `AccountSid` must be the account's own (or the platform's) where one is
+    configured.
+    """
+
+    MessageSid = forms.CharField(max_length=34, validators=[MESSAGE_SID])
+    SmsSid = forms.CharField(required=False, max_length=34, validators=[MESSAGE_SID])
+    SmsMessageSid = forms.CharField(required=False, max_length=34, validators=[MESSAGE_SID])
+    AccountSid = forms.CharField(max_length=34, validators=[ACCOUNT_SID])
+
+    def __init__(self, *args, account_sids: set[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.account_sids = account_sids
+
+    def clean_AccountSid(self) -> str:
+        sid = self.cleaned_data["AccountSid"]
+        if self.account_sids and sid not in self.account_sids:
+            raise ValidationError("Not the account SID of this line's Twilio account.")
+        return sid
+
+    def clean(self):
+        data = super().clean()
+        for alias in ("SmsSid", "SmsMessageSid"):
+            if data.get(alias) and data.get("MessageSid") and data[alias] != data["MessageSid"]:
+                self.add_error(alias, "Must be the same as MessageSid.")
+        return data
+
+
+class InboundMessageForm(TwilioRequestForm):
     From = PhoneField(max_length=64)
     Body = MessageBodyField(required=False, strip=False, max_length=MAX_BODY_CHARACTERS)
     NumMedia = forms.IntegerField(required=False, min_value=0, max_value=100)
@@ -72,10 +113,15 @@ class InboundMessageForm(forms.Form):
         return self.cleaned_data["OptOutType"].strip().upper()
 
 
-class StatusCallbackForm(forms.Form):
-    MessageSid = forms.CharField(max_length=64)
-    MessageStatus = forms.CharField(max_length=20)
-    ErrorCode = forms.CharField(required=False, max_length=20)
+class StatusCallbackForm(TwilioRequestForm):
+    MessageStatus = forms.CharField(
+        max_length=20, validators=[RegexValidator(r"\A[a-z_]+\Z", "Not a Twilio message status.")]
+    )
+    ErrorCode = forms.CharField(
+        required=False,
+        max_length=10,
+        validators=[RegexValidator(r"\A[0-9]+\Z", "Not a Twilio error code.")],
+    )
 
 
 @method_decorator([csrf_exempt, login_not_required], name="dispatch")
@@ -90,7 +136,7 @@ class TwilioWebhook(View):
         line, refusal = _authenticated_line(request, number_field=self.number_field)
         if refusal:
             return refusal
-        form = self.form_class(request.POST)
+        form = self.form_class(request.POST, account_sids=_account_sids(line))
         if not form.is_valid():
             return invalid_input("Malformed request", form.errors)
         return self.handle(line, form.cleaned_data)
@@ -151,6 +197,10 @@ def _authenticated_line(
         for token in (line.account.twilio_auth_token if line else "", settings.TWILIO_AUTH_TOKEN)
         if token
     }
+    if line is None and not tokens:
+        # No token could have signed for a number that is none of ours: nothing to check.
+        logger.warning("Webhook for unknown line %r", number)
+        return None, plain_response(HttpResponseNotFound, "Unknown line.")
     if not tokens:
         logger.error("Webhook refused: no Twilio auth token for %r", number)
         return None, plain_response(
@@ -170,6 +220,11 @@ def _authenticated_line(
         logger.warning("Webhook for unknown line %r", number)
         return None, plain_response(HttpResponseNotFound, "Unknown line.")
     return line, None
+
+
+def _account_sids(line: Line) -> set[str]:
+    """The Twilio account SIDs a request about this line may carry; empty: any."""
+    return {sid for sid in (line.account.twilio_account_sid, settings.TWILIO_ACCOUNT_SID) if sid}
 
 
 def _signed_with(request: HttpRequest, token: str) -> bool:

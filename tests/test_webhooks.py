@@ -11,6 +11,7 @@ from tests.webhook_client import (
     post_inbound,
     post_signed,
     post_status,
+    status_params,
 )
 
 SENDER = "+12025550143"
@@ -98,7 +99,7 @@ def test_hmac_sha256_signatures_named_in_the_settings_header(client, line):
 def test_platform_token_is_accepted_for_an_account_with_its_own(client, line, contact, settings):
     settings.TWILIO_AUTH_TOKEN = "platform-token"
     sent = sent_message(contact, line)
-    params = {"MessageSid": sent.provider_message_id, "From": line.number, "MessageStatus": "sent"}
+    params = status_params(line, sent.provider_message_id, "sent")
     assert post_status(client, params, token="platform-token").status_code == 204
     assert post_status(client, params, token="some-other-token").status_code == 403
 
@@ -210,23 +211,19 @@ def sent_message(contact, line):
 
 def test_status_callbacks_move_forward_only(client, line, contact):
     sent = sent_message(contact, line)
-    status = {"MessageSid": sent.provider_message_id, "From": line.number, "To": contact.phone}
-    assert post_status(client, {**status, "MessageStatus": "delivered"}).status_code == 204
+    delivered = status_params(line, sent.provider_message_id, "delivered", To=contact.phone)
+    assert post_status(client, delivered).status_code == 204
     sent.refresh_from_db()
     assert sent.status == MessageStatus.DELIVERED
-    assert post_status(client, {**status, "MessageStatus": "sent"}).status_code == 204
+    late_sent = status_params(line, sent.provider_message_id, "sent", To=contact.phone)
+    assert post_status(client, late_sent).status_code == 204
     sent.refresh_from_db()
     assert sent.status == MessageStatus.DELIVERED
 
 
 def test_failed_status_with_21610_records_an_opt_out_once(client, line, contact):
     queued = sent_message(contact, line)
-    params = {
-        "MessageSid": queued.provider_message_id,
-        "From": line.number,
-        "MessageStatus": "undelivered",
-        "ErrorCode": "21610",
-    }
+    params = status_params(line, queued.provider_message_id, "undelivered", ErrorCode="21610")
     assert post_status(client, params).status_code == 204
     assert post_status(client, params).status_code == 204
     queued.refresh_from_db()
@@ -240,10 +237,20 @@ def test_failed_status_with_21610_records_an_opt_out_once(client, line, contact)
 
 
 def test_status_callback_for_unknown_message_is_404(client, line):
-    params = {"MessageSid": new_sid(), "From": line.number, "MessageStatus": "delivered"}
+    params = status_params(line, new_sid(), "delivered")
     assert post_status(client, params).status_code == 404
 
 
 def test_status_callback_signature_is_checked(client, line):
-    params = {"MessageSid": new_sid(), "From": line.number, "MessageStatus": "delivered"}
+    params = status_params(line, new_sid(), "delivered")
     assert post_signed(client, "twilio-status", params, token="wrong").status_code == 403
+
+
+def test_unknown_line_is_404_even_with_no_platform_token(client, line, settings, caplog):
+    settings.TWILIO_AUTH_TOKEN = ""
+    params = {**inbound_params(line), "To": "+14155550177"}
+    response = post_inbound(client, params)
+    assert response.status_code == 404
+    assert response.content == b"Unknown line."
+    assert "unknown line" in caplog.text
+    assert not Message.objects.exists()

@@ -6,6 +6,7 @@ from django.urls import reverse
 from twilio.request_validator import RequestValidator
 
 TOKEN = "test-auth-token"
+ACCOUNT_SID = "AC" + "1" * 32
 _sids = itertools.count(1)
 
 
@@ -16,11 +17,22 @@ def new_sid() -> str:
 def inbound_params(line, sender="+12025550143", body="STOP", **extra) -> dict[str, str]:
     return {
         "MessageSid": new_sid(),
-        "AccountSid": "AC" + "1" * 32,
+        "AccountSid": ACCOUNT_SID,
         "From": sender,
         "To": line.number,
         "Body": body,
         "NumMedia": "0",
+        **extra,
+    }
+
+
+def status_params(line, message_sid: str, status: str, **extra) -> dict[str, str]:
+    """A status callback as Twilio posts it for a message sent from `line`."""
+    return {
+        "MessageSid": message_sid,
+        "AccountSid": ACCOUNT_SID,
+        "From": line.number,
+        "MessageStatus": status,
         **extra,
     }
 

@@ -45,7 +45,9 @@ class Command(BaseCommand):
         sid = f"SM{uuid.uuid4().hex}"
         params = {
             "MessageSid": sid,
-            "AccountSid": line.account.twilio_account_sid or settings.TWILIO_ACCOUNT_SID or "AC0",
+            "AccountSid": (
+                line.account.twilio_account_sid or settings.TWILIO_ACCOUNT_SID or "AC" + "0" * 32
+            ),
             "From": sender,
             "To": line.number,
             "Body": body,

@@ -54,8 +54,23 @@ class AccountAdmin(AccountScopedAdmin):
     list_filter = ["revocation_policy"]
 
 
+def manageable_users(request):
+    """The users a staff member may see and change: everyone for superusers; for other staff,
+    the ordinary (not staff, not superuser) members of their own account, so no staff member
+    can set a superuser's or another staff member's password, or deactivate them."""
+    users = get_user_model().objects.all()
+    if request.user.is_superuser:
+        return users
+    return users.filter(
+        membership__account=account_of(request.user), is_staff=False, is_superuser=False
+    )
+
+
 @admin.register(Membership)
 class MembershipAdmin(AccountScopedAdmin):
+    """Who belongs to which account. Only superusers make or move memberships: for anyone
+    else, making one would claim a user who belongs to no account yet."""
+
     list_display = ["user", "account", "roles", "created_at"]
     list_select_related = ["user", "account"]
     list_filter = [("account", admin.RelatedOnlyFieldListFilter), "user__groups"]
@@ -63,7 +78,19 @@ class MembershipAdmin(AccountScopedAdmin):
     raw_id_fields = ["user"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("user__groups")
+        return (
+            super()
+            .get_queryset(request)
+            .filter(user__in=manageable_users(request))
+            .prefetch_related("user__groups")
+        )
+
+    def has_add_permission(self, request) -> bool:
+        return request.user.is_superuser
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        return fields if request.user.is_superuser else [*fields, "user", "account"]
 
     @admin.display(description="Roles")
     def roles(self, membership: Membership) -> str:
@@ -189,15 +216,13 @@ class RoleGroupAdmin(GroupAdmin):
 
 
 class AccountUserAdmin(UserAdmin):
-    """Users: other staff than superusers see and edit only their own account's members, and
-    cannot raise anyone to staff or superuser or grant permissions outside the roles. They do
-    not add users either, since a new user belongs to no account until a membership is made."""
+    """Users: other staff than superusers see and edit only the ordinary members of their own
+    account (`manageable_users`), and cannot raise anyone to staff or superuser or grant
+    permissions outside the roles. They do not add users either, since a new user belongs to
+    no account until a membership is made."""
 
     def get_queryset(self, request):
-        users = super().get_queryset(request)
-        if request.user.is_superuser:
-            return users
-        return users.filter(membership__account=account_of(request.user))
+        return super().get_queryset(request).filter(pk__in=manageable_users(request).values("pk"))
 
     def has_add_permission(self, request) -> bool:
         return request.user.is_superuser

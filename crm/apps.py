@@ -1,6 +1,15 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 
 
 class CrmConfig(AppConfig):
     name = "crm"
     verbose_name = "CRM and consent"
+    default = True
+
+
+class AdminConfig(admin_apps.AdminConfig):
+    """The Django admin, on a site whose login counts failed passwords (crm.auth_views)."""
+
+    default = False
+    default_site = "crm.auth_views.AdminSite"

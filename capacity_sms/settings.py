@@ -63,10 +63,12 @@ INSTALLED_APPS = [
     "django.forms",
     "django_tables2",
     "django_filters",
+    "core",
     "crm",
     "conversations",
     "keywords",
     "reporting",
+    "demo",
 ]
 
 MIDDLEWARE = [

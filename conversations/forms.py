@@ -1,6 +1,6 @@
 from django import forms
 
-from conversations.sending import MAX_BODY_LENGTH
+from core.segments import MAX_BODY_LENGTH
 
 
 class ComposeForm(forms.Form):

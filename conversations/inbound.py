@@ -7,10 +7,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from capacity_sms.queueing import enqueue_on_commit
 from conversations import sending, tasks
 from conversations.models import Direction, Message, MessageStatus
 from conversations.services import conversation_receive
+from core.queueing import enqueue_on_commit
 from crm import consent
 from crm.models import ConsentOutcome, ConsentSource, ConsentStatus, Contact, Line
 from keywords.decisions import Action, Decision

@@ -5,7 +5,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from crm.phones import E164_REGEX
+from core.phones import E164_REGEX
+from crm.gate import Purpose
 from crm.scoping import AccountScopedQuerySet
 
 
@@ -83,14 +84,6 @@ OUTBOUND_STATUSES = (
     MessageStatus.FAILED,
     MessageStatus.BLOCKED,
 )
-
-
-class Purpose(models.TextChoices):
-    """Why an outbound message is sent; the gate lets some purposes through an opt-out."""
-
-    MESSAGE = "message", "Message"
-    OPT_OUT_CONFIRMATION = "opt_out_confirmation", "Opt-out confirmation"
-    HELP_REPLY = "help_reply", "Help reply"
 
 
 class MessageQuerySet(AccountScopedQuerySet):

@@ -7,7 +7,7 @@ cannot slip in between the check and the send.
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -15,7 +15,6 @@ from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from capacity_sms.queueing import enqueue_on_commit
 from conversations import tasks
 from conversations.backends import ProviderRejected, ProviderUnavailable, get_backend
 from conversations.backends.base import OutgoingSms
@@ -25,16 +24,15 @@ from conversations.models import (
     Direction,
     Message,
     MessageStatus,
-    Purpose,
 )
 from conversations.services import conversation_touch
+from core.queueing import enqueue_on_commit
+from core.segments import MAX_BODY_LENGTH
 from crm import consent
-from crm.models import Consent, ConsentPolicy, ConsentSource, ConsentStatus, Contact, Line
-from crm.phones import format_phone
+from crm.gate import Purpose, block_reason
+from crm.models import Consent, ConsentSource, ConsentStatus, Contact, Line
 from crm.selectors import contact_consent_on_line
 
-MAX_BODY_LENGTH = 1600
-OPT_OUT_CONFIRMATION_WINDOW = timedelta(minutes=5)
 UNSUBSCRIBED_RECIPIENT_ERROR = "21610"
 UNCONFIRMED_ERROR = "unconfirmed"
 DELIVERY_BATCH_SIZE = 500
@@ -47,38 +45,6 @@ class SendBlocked(Exception):
         super().__init__(message.blocked_reason)
         self.message = message
         self.reason = message.blocked_reason
-
-
-def block_reason(
-    *,
-    line: Line,
-    status: str,
-    since: datetime | None,
-    purpose: str = Purpose.MESSAGE,
-    confirmation_sent: bool = False,
-    now: datetime | None = None,
-) -> str:
-    """Why the gate refuses this message, or an empty string when it may be sent.
-
-    `status` is the contact's consent on `line` (empty: Not Defined). HELP replies always pass;
-    an opt-out confirmation passes once, within minutes of the opt-out it confirms.
-    """
-    if purpose == Purpose.HELP_REPLY:
-        return ""
-    line_label = f"{line.name} ({format_phone(line.number)})"
-    if status == ConsentStatus.OPTED_OUT:
-        now = now or timezone.now()
-        if purpose == Purpose.OPT_OUT_CONFIRMATION:
-            if confirmation_sent:
-                return "Not sent: the opt-out confirmation was already sent."
-            if since is not None and since >= now - OPT_OUT_CONFIRMATION_WINDOW:
-                return ""
-        return f"Not sent: the contact opted out of {line_label}."
-    if purpose == Purpose.OPT_OUT_CONFIRMATION:
-        return "Not sent: the contact is not opted out, so there is nothing to confirm."
-    if not status and line.consent_policy == ConsentPolicy.REQUIRE_OPT_IN:
-        return f"Not sent: {line_label} requires opt-in and the contact has not opted in."
-    return ""
 
 
 def send_message(

@@ -9,8 +9,9 @@ from conversations.filters import ConversationFilter
 from conversations.forms import ComposeForm, ConsentActionForm
 from conversations.models import Conversation, ConversationStatus, Message
 from conversations.selectors import conversations_for_sidebar, thread
-from conversations.sending import SendBlocked, block_reason, send_message
+from conversations.sending import SendBlocked, send_message
 from conversations.services import conversation_record_consent
+from crm.gate import block_reason
 from crm.models import ConsentEvent
 from crm.roles import WORK_CONVERSATIONS, perm
 from crm.scoping import AccountPermissionMixin

@@ -31,11 +31,11 @@ from twilio.request_validator import (
 )
 from twilio.twiml.messaging_response import MessagingResponse
 
-from capacity_sms.ratelimit import WEBHOOK_SIGNATURE_FAILURES, client_address
-from capacity_sms.responses import HttpResponseTooManyRequests, invalid_input, plain_response
 from conversations.inbound import receive_inbound, record_delivery_status
+from core.phones import normalize_phone
+from core.ratelimit import WEBHOOK_SIGNATURE_FAILURES, client_address
+from core.responses import HttpResponseTooManyRequests, invalid_input, plain_response
 from crm.models import Line
-from crm.phones import normalize_phone
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from django.http import HttpResponse
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 
-from capacity_sms.ratelimit import LOGIN_FAILURES, client_address
+from core.ratelimit import LOGIN_FAILURES, client_address
 
 TOO_MANY_FAILURES = "too_many_failures"
 

@@ -1,11 +1,11 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
-from conversations.fields import SmsTextarea, SmsTextField
+from core.phones import normalize_phone
+from core.replies import reply_problem
+from core.sms_fields import SmsTextarea, SmsTextField
 from crm import import_files
 from crm.models import Account, Contact, Line
-from crm.phones import normalize_phone
-from keywords.decisions import reply_problem
 
 
 class ContactForm(forms.ModelForm):

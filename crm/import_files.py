@@ -18,10 +18,10 @@ from django.core.validators import validate_email
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from capacity_sms.csv_download import FORMULA_PREFIXES
+from core.csv_download import FORMULA_PREFIXES
+from core.phones import normalize_phone
+from core.text import normalize
 from crm.models import ConsentStatus, Contact, Line
-from crm.phones import normalize_phone
-from keywords.matching import normalize
 
 MEGABYTE = 1024 * 1024
 MAX_COLUMNS = 100

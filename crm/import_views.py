@@ -7,8 +7,8 @@ from django.utils.cache import add_never_cache_headers
 from django.views import View
 from django.views.generic import DetailView, FormView
 
-from capacity_sms.csv_download import csv_download
-from capacity_sms.htmx import FragmentForHtmxMixin
+from core.csv_download import csv_download
+from core.htmx import FragmentForHtmxMixin
 from crm import import_files, imports
 from crm.forms import ImportMappingForm, ImportUploadForm
 from crm.models import ContactImport, ImportStatus, Line

@@ -13,7 +13,7 @@ from django.db import OperationalError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from capacity_sms.queueing import enqueue_on_commit
+from core.queueing import enqueue_on_commit
 from crm import tasks
 from crm.consent import ImportedStatus, record_imported_consents
 from crm.import_files import (

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from crm.phones import E164_REGEX
+from core.phones import E164_REGEX
 from crm.roles import PERMISSIONS
 from crm.scoping import AccountScopedQuerySet
 

@@ -3,8 +3,8 @@
 from django.contrib.auth.models import AbstractBaseUser, Group
 from django.db import transaction
 
+from core.phones import normalize_phone
 from crm.models import Account, Contact, Membership
-from crm.phones import normalize_phone
 from crm.roles import Role
 
 

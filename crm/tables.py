@@ -1,8 +1,8 @@
 import django_tables2 as tables
 from django.utils.html import format_html
 
+from core.phones import format_phone
 from crm.models import ConsentStatus, Contact
-from crm.phones import format_phone
 
 
 class ContactTable(tables.Table):

@@ -10,10 +10,10 @@ from django.views.generic import CreateView, DetailView, ListView, TemplateView,
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 
-from capacity_sms.csv_download import csv_download
-from capacity_sms.htmx import FragmentForHtmxMixin
-from capacity_sms.pagination import BoundedLazyPaginator
-from capacity_sms.responses import invalid_input
+from core.csv_download import csv_download
+from core.htmx import FragmentForHtmxMixin
+from core.pagination import BoundedLazyPaginator
+from core.responses import invalid_input
 from crm.filters import ContactFilter
 from crm.forms import AccountSettingsForm, ContactForm, LineFormSet
 from crm.models import Account, ConsentStatus, Contact, Line

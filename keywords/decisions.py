@@ -4,15 +4,16 @@ Pure: given the account, the message and the responders that apply, it decides; 
 applies the decision and the message tester shows it, so both always agree.
 """
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db import models
 
-from conversations.models import Purpose
+from core.replies import render_reply
+from core.text import normalize
+from crm.gate import Purpose
 from crm.models import Account, ConsentSource, RevocationPolicy
-from keywords.matching import KeywordKind, match_builtin, normalize
+from keywords.matching import KeywordKind, match_builtin
 from keywords.models import KeywordResponder, ResponderAction
 from keywords.revocation import detect_revocation
 
@@ -42,46 +43,6 @@ class Decision:
     @property
     def changes_consent(self) -> bool:
         return self.action in (Action.OPT_OUT, Action.OPT_IN)
-
-
-PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
-KNOWN_PLACEHOLDERS = ("account", "help_contact")
-
-
-def unknown_placeholders(template: str) -> list[str]:
-    """Placeholders `render_reply` would leave as typed, e.g. a misspelt {acount}."""
-    names = set(PLACEHOLDER.findall(template)) - set(KNOWN_PLACEHOLDERS)
-    return [f"{{{name}}}" for name in sorted(names)]
-
-
-MAX_REPLY_LENGTH = 500
-
-
-def render_reply(template: str, account: Account) -> str:
-    """Fill the two placeholders replies may use; any other brace stays as typed."""
-    return (
-        template.replace("{account}", account.name)
-        .replace("{help_contact}", account.help_contact)
-        .strip()
-    )
-
-
-def reply_problem(template: str, account: Account) -> str | None:
-    """Why this reply cannot be sent as written for this account, or None.
-
-    Checked once filled in: a long name or help contact can push a reply over the limit,
-    and a reply the worker cannot send is an opt-out confirmation that never goes.
-    """
-    unknown = unknown_placeholders(template)
-    if unknown:
-        return f"Unknown placeholder {', '.join(unknown)}: use {{account}} or {{help_contact}}."
-    length = len(render_reply(template, account))
-    if length > MAX_REPLY_LENGTH:
-        return (
-            f"With {{account}} and {{help_contact}} filled in, this reply is {length} characters; "
-            f"at most {MAX_REPLY_LENGTH}."
-        )
-    return None
 
 
 def decide(

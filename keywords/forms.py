@@ -3,13 +3,13 @@ import re
 from django import forms
 from django.core.exceptions import ValidationError
 
-from capacity_sms.form_fields import BoundedModelMultipleChoiceField
-from conversations.fields import SmsTextarea, SmsTextField
-from conversations.sending import MAX_BODY_LENGTH
+from core.form_fields import BoundedModelMultipleChoiceField
+from core.replies import reply_problem
+from core.segments import MAX_BODY_LENGTH
+from core.sms_fields import SmsTextarea, SmsTextField
+from core.text import normalize
 from crm.models import Line
 from keywords import services
-from keywords.decisions import reply_problem
-from keywords.matching import normalize
 from keywords.models import KeywordResponder, ResponderAction
 
 KEYWORD_SEPARATORS = re.compile(r"[,\n]")

@@ -6,14 +6,9 @@ spaces, hyphens and underscores made one space. So "Stop", " STOP ", "stop.", "S
 "Opt-Out" match; "STOP this bill now" does not.
 """
 
-import re
-import unicodedata
-
 from django.db import models
 
-QUOTES = "\"'`´‘’‚‛“”„‟«»‹›「」『』"
-TRAILING_PUNCTUATION = ".!?¡¿。！？"
-SEPARATORS = re.compile(r"[\s\-_‐‑‒–—―]+")
+from core.text import normalize
 
 
 class KeywordKind(models.TextChoices):
@@ -41,21 +36,6 @@ BUILTIN_KEYWORDS: dict[str, tuple[str, ...]] = {
 }
 
 
-def normalize(text: str) -> str:
-    """The form in which messages and keywords are compared.
-
-    Invisible format characters (zero-width space, byte-order mark) are dropped first: phones
-    and keyboards insert them, and "STOP\u200b" is still STOP.
-    """
-    visible = "".join(ch for ch in text or "" if unicodedata.category(ch) != "Cf")
-    folded = unicodedata.normalize("NFKC", visible).casefold()
-    previous = None
-    while folded != previous:
-        previous = folded
-        folded = folded.strip().strip(QUOTES).rstrip(TRAILING_PUNCTUATION)
-    return SEPARATORS.sub(" ", folded).strip()
-
-
 _BUILTIN_BY_NORMAL_FORM: dict[str, tuple[str, str]] = {}
 for _kind, _keywords in BUILTIN_KEYWORDS.items():
     for _keyword in _keywords:
@@ -71,9 +51,3 @@ def builtin_kind(keyword: str) -> str | None:
     """The kind of built-in keyword this word is (after normalisation), or None."""
     match = _BUILTIN_BY_NORMAL_FORM.get(normalize(keyword))
     return match[0] if match else None
-
-
-def matches(text: str, keyword: str) -> bool:
-    """Whether the whole message is this keyword."""
-    wanted = normalize(keyword)
-    return bool(wanted) and normalize(text) == wanted

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 
 from django.db.models import Exists, OuterRef
 
+from core.text import normalize
 from crm.models import Account, Line
 from keywords.decisions import Decision, decide
-from keywords.matching import KeywordKind, builtin_kind, normalize
+from keywords.matching import KeywordKind, builtin_kind
 from keywords.models import KeywordResponder, ResponderAction
 from keywords.selectors import responders_for_line
 

@@ -7,10 +7,10 @@ from django.urls import reverse, reverse_lazy
 from django.views import View
 from django.views.generic import CreateView, DeleteView, ListView, UpdateView
 
-from capacity_sms.htmx import FragmentForHtmxMixin
+from core.htmx import FragmentForHtmxMixin
+from core.replies import render_reply
 from crm.roles import MANAGE_ACCOUNT, perm
 from crm.scoping import AccountPermissionMixin
-from keywords.decisions import render_reply
 from keywords.forms import ResponderForm, TesterForm
 from keywords.matching import BUILTIN_KEYWORDS, KeywordKind
 from keywords.models import KeywordResponder

@@ -5,7 +5,7 @@ from django import forms
 from django.db.models import TextChoices
 from django.utils import timezone
 
-from capacity_sms.form_fields import BoundedModelMultipleChoiceField
+from core.form_fields import BoundedModelMultipleChoiceField
 from crm.models import Consent, ConsentStatus, Line
 from reporting.snapshot import BOTH, SnapshotRows
 

@@ -25,7 +25,7 @@ from django.db.models.functions import TruncWeek
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from capacity_sms.csv_download import spreadsheet_safe_sql
+from core.csv_download import spreadsheet_safe_sql
 from crm.models import ConsentEvent, ConsentOutcome, ConsentSource, ConsentStatus, Line
 
 BOTH = "both"

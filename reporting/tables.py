@@ -1,7 +1,7 @@
 import django_tables2 as tables
 
+from core.phones import format_phone
 from crm.models import ConsentSource
-from crm.phones import format_phone
 
 
 class SnapshotTable(tables.Table):

@@ -6,9 +6,9 @@ from django.views import View
 from django.views.generic import TemplateView
 from django_tables2 import RequestConfig
 
-from capacity_sms.csv_download import csv_download
-from capacity_sms.pagination import BoundedLazyPaginator
-from capacity_sms.responses import invalid_input
+from core.csv_download import csv_download
+from core.pagination import BoundedLazyPaginator
+from core.responses import invalid_input
 from crm.models import Consent
 from crm.roles import VIEW_REPORTS, perm
 from crm.scoping import AccountPermissionMixin

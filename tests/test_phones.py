@@ -2,7 +2,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.template import Context, Template
 
-from crm.phones import normalize_phone
+from core.phones import normalize_phone
 
 
 @pytest.mark.parametrize(

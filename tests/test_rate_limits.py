@@ -10,7 +10,7 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
-from capacity_sms.ratelimit import LOGIN_FAILURES, WEBHOOK_SIGNATURE_FAILURES
+from core.ratelimit import LOGIN_FAILURES, WEBHOOK_SIGNATURE_FAILURES
 from crm.models import Account
 from crm.roles import Role
 from tests.conftest import make_user

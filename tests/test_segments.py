@@ -2,7 +2,7 @@
 
 import pytest
 
-from conversations.segments import sms_segments
+from core.segments import sms_segments
 
 
 @pytest.mark.parametrize(

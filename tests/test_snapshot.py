@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from capacity_sms.csv_download import spreadsheet_safe
+from core.csv_download import spreadsheet_safe
 from crm import consent
 from crm.models import ConsentSource, ConsentStatus, Contact
 from reporting.snapshot import SnapshotRows

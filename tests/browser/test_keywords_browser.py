@@ -3,7 +3,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from conversations.segments import sms_segments
+from core.segments import sms_segments
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

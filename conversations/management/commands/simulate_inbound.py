@@ -11,8 +11,8 @@ from django.urls import reverse
 from twilio.request_validator import RequestValidator
 
 from conversations.models import Direction, Message, MessageStatus
+from core.phones import format_phone, normalize_phone
 from crm.models import Line
-from crm.phones import format_phone, normalize_phone
 from crm.selectors import contact_consent_on_line
 
 

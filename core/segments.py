@@ -12,6 +12,8 @@ GSM7_BASIC = (
 # Each of these takes two GSM-7 characters (an escape, then the character).
 GSM7_EXTENDED = "^{}\\[~]|€\f"
 GSM7_SINGLE, GSM7_PART = 160, 153
+# The longest text we send: Twilio refuses a message body over 1,600 characters.
+MAX_BODY_LENGTH = 1600
 UCS2_SINGLE, UCS2_PART = 70, 67
 
 _BASIC = frozenset(GSM7_BASIC)

@@ -2,8 +2,8 @@
 
 from django import forms
 
-from conversations.segments import sms_segments
-from keywords.decisions import render_reply
+from core.replies import render_reply
+from core.segments import sms_segments
 
 
 class SmsTextField(forms.CharField):

@@ -12,9 +12,10 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from conversations.models import Direction, Message, MessageStatus, Purpose
+from conversations.models import Direction, Message, MessageStatus
 from conversations.services import conversation_touch
 from crm import consent
+from crm.gate import Purpose
 from crm.models import Account, ConsentPolicy, ConsentSource, ConsentStatus, Contact, Line
 from crm.roles import Role
 from crm.services import contact_get_or_create, membership_set

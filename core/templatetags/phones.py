@@ -1,6 +1,6 @@
 from django import template
 
-from crm.phones import format_phone
+from core.phones import format_phone
 
 register = template.Library()
 

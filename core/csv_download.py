@@ -10,7 +10,7 @@ from django.db import connection
 from django.http import StreamingHttpResponse
 from django.utils.http import content_disposition_header
 
-from crm.phones import E164_REGEX
+from core.phones import E164_REGEX
 
 # A spreadsheet reads a cell starting with one of these as a formula (CSV injection).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")

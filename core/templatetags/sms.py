@@ -1,6 +1,6 @@
 from django import template
 
-from conversations import segments
+from core import segments
 
 register = template.Library()
 

@@ -1,15 +1,13 @@
-"""Consent engine and send gate throughput on PostgreSQL.
+"""Consent engine throughput on PostgreSQL.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/capacity_sms \
         .venv/bin/python benchmarks/consent.py
 
 Runs in a throwaway database (`test_<name>`, created and dropped here), so it never touches
-real data. Prints:
-1. consent changes per second through the engine (50,000 changes over 10,000 contacts and 5
-   lines, one transaction each, 5% arriving out of order), beside a raw psycopg baseline doing
-   the same writes (event insert plus upsert of the current row, one transaction each);
-2. the send gate over 100,000 recipients of one line: time, and the queries it ran (the consent
-   read is one INSERT ... SELECT whatever the recipient count).
+real data. Prints consent changes per second through the engine (50,000 changes over 10,000
+contacts and 5 lines, one transaction each, 5% arriving out of order), beside a raw psycopg
+baseline doing the same writes (event insert plus upsert of the current row, one transaction
+each).
 """
 
 import os
@@ -18,16 +16,13 @@ import time
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
-from django.db import connection, transaction
-from django.test.utils import CaptureQueriesContext
+from django.db import connection
 from django.utils import timezone
 from support import raw_connection, throwaway_database
 
-from conversations.sending import send_bulk
 from crm import consent
 from crm.models import (
     Account,
-    Consent,
     ConsentEvent,
     ConsentOutcome,
     ConsentSource,
@@ -41,7 +36,6 @@ from crm.services import membership_set
 CHANGES = int(os.environ.get("BENCH_CHANGES", "50000"))
 CONTACTS = int(os.environ.get("BENCH_CONTACTS", "10000"))
 LINES = 5
-RECIPIENTS = int(os.environ.get("BENCH_RECIPIENTS", "100000"))
 STATUSES = (ConsentStatus.OPTED_IN, ConsentStatus.OPTED_OUT)
 
 
@@ -92,8 +86,6 @@ def run() -> None:
     print(f"  raw SQL:  {raw_seconds:7.2f} s  {raw_rate:9,.0f} changes/s")
     print(f"  engine / raw: {engine_rate / raw_rate:.2f}")
 
-    gate(rng, account, lines[0])
-
 
 def planned_changes(rng, contacts, lines):
     """Mostly in time order; one change in twenty is stamped earlier than the one before it."""
@@ -129,65 +121,6 @@ def raw_baseline(changes, staff_id: int) -> float:
                     (contact.pk, line.pk, status, when, event_id, when),
                 )
         return time.perf_counter() - started
-
-
-def gate(rng, account, line) -> None:
-    """Give 100,000 recipients a mix of statuses on the line, then send to all of them."""
-    recipients = Contact.objects.bulk_create(
-        (
-            Contact(account=account, phone=f"+1646{n:07d}", name=f"Recipient {n}")
-            for n in range(RECIPIENTS)
-        ),
-        batch_size=5000,
-    )
-    now = timezone.now()
-    decided = [(c, rng.choice(STATUSES)) for c in recipients if rng.random() < 0.66]
-    events = ConsentEvent.objects.bulk_create(
-        (
-            ConsentEvent(
-                contact=contact,
-                line=line,
-                status=status,
-                outcome=ConsentOutcome.CHANGED,
-                source=ConsentSource.IMPORT,
-                note="benchmark.csv",
-                occurred_at=now,
-            )
-            for contact, status in decided
-        ),
-        batch_size=5000,
-    )
-    Consent.objects.bulk_create(
-        (
-            Consent(
-                contact=event.contact,
-                line=line,
-                status=event.status,
-                since=now,
-                cause=event,
-                latest_at=now,
-            )
-            for event in events
-        ),
-        batch_size=5000,
-    )
-    audience = account.contacts.filter(phone__startswith="+1646")
-    with CaptureQueriesContext(connection) as queries, transaction.atomic():
-        started = time.perf_counter()
-        result = send_bulk(line=line, contacts=audience, body="Benchmark broadcast")
-        seconds = time.perf_counter() - started
-        transaction.set_rollback(True)  # measure the gate and the writes, not delivery
-    statements = [q["sql"] for q in queries.captured_queries]
-    gate_reads = [sql for sql in statements if "crm_consent" in sql]
-    print(f"Send gate: {RECIPIENTS:,} recipients of one line")
-    print(
-        f"  {seconds:.2f} s  {RECIPIENTS / seconds:,.0f} recipients/s  queued {result.queued:,}"
-        f"  blocked {result.blocked:,}"
-    )
-    print(
-        f"  queries: {len(statements)} in all; {len(gate_reads)} reads consent"
-        f" (one INSERT ... SELECT for every recipient)"
-    )
 
 
 if __name__ == "__main__":

@@ -68,7 +68,9 @@ def benchmark_import() -> None:
         began = time.perf_counter()
         uploaded = import_files.read_upload("bench.csv", data)
         checked = time.perf_counter() - began
-        contact_import = imports.create_import(account=account, user=admin, uploaded=uploaded)
+        contact_import = imports.contact_import_create(
+            account=account, user=admin, uploaded=uploaded
+        )
         mapping = {"0": "name", "1": "phone", "2": "email"} | {
             str(3 + n): import_files.consent_column(line) for n, line in enumerate(lines[:2])
         }
@@ -76,7 +78,9 @@ def benchmark_import() -> None:
         counter = QueryCounter()
         with connection.execute_wrapper(counter):
             began = time.perf_counter()
-            imports.queue_import(contact_import, mapping)  # runs in-process without REDIS_URL
+            imports.contact_import_queue(
+                contact_import=contact_import, mapping=mapping
+            )  # runs in-process without REDIS_URL
             elapsed = time.perf_counter() - began
         contact_import.refresh_from_db()
         assert contact_import.status == ImportStatus.DONE, contact_import.error

@@ -158,7 +158,8 @@ CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
 # results, so none are stored: a Redis write and a day-long key per task saved.
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
-CELERY_TASK_EAGER_PROPAGATES = True
+# In-process tasks behave as on a worker: an error is logged and the task's on_failure runs.
+CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

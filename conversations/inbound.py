@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from conversations import sending, tasks
+from conversations import sending
 from conversations.models import Direction, Message, MessageStatus
 from conversations.services import conversation_receive
 from core.queueing import enqueue_on_commit
@@ -17,6 +17,9 @@ from keywords.decisions import Action, Decision
 from keywords.services import decide_for_line
 
 logger = logging.getLogger(__name__)
+
+# The task that runs `process_inbound` (conversations.tasks registers it under this name).
+PROCESS_INBOUND_TASK = "conversations.tasks.process_inbound_message"
 
 PROVIDER_STATUSES = {
     "sent": MessageStatus.SENT,
@@ -65,7 +68,7 @@ def receive_inbound(
             },
         )
         if created:
-            enqueue_on_commit(tasks.process_inbound_message, message.pk)
+            enqueue_on_commit(PROCESS_INBOUND_TASK, message.pk)
     return message, created
 
 

@@ -6,21 +6,17 @@ again right before calling the provider, holding the contact's row lock so that 
 cannot slip in between the check and the send.
 """
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
-from django.db.models import Q, QuerySet
+from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from conversations import tasks
 from conversations.backends import ProviderRejected, ProviderUnavailable, get_backend
 from conversations.backends.base import OutgoingSms
 from conversations.models import (
-    Conversation,
-    ConversationStatus,
     Direction,
     Message,
     MessageStatus,
@@ -30,12 +26,15 @@ from core.queueing import enqueue_on_commit
 from core.segments import MAX_BODY_LENGTH
 from crm import consent
 from crm.gate import Purpose, block_reason
-from crm.models import Consent, ConsentSource, ConsentStatus, Contact, Line
+from crm.models import ConsentSource, Contact, Line
 from crm.selectors import contact_consent_on_line
 
 UNSUBSCRIBED_RECIPIENT_ERROR = "21610"
 UNCONFIRMED_ERROR = "unconfirmed"
 DELIVERY_BATCH_SIZE = 500
+# The tasks that run `deliver` (conversations.tasks registers them under these names).
+DELIVER_TASK = "conversations.tasks.deliver_message"
+DELIVER_MANY_TASK = "conversations.tasks.deliver_messages"
 
 
 class SendBlocked(Exception):
@@ -79,95 +78,10 @@ def send_message(
             occurred_at=now,
         )
         if not reason:
-            enqueue_on_commit(tasks.deliver_message, message.pk)
+            enqueue_on_commit(DELIVER_TASK, message.pk)
     if reason:
         raise SendBlocked(message)
     return message
-
-
-@dataclass(frozen=True)
-class BulkSendResult:
-    queued: int
-    blocked: int
-
-
-def send_bulk(
-    *,
-    line: Line,
-    contacts: QuerySet[Contact],
-    body: str,
-    sent_by: AbstractBaseUser | None = None,
-) -> BulkSendResult:
-    """Send one text to many contacts of the line's account, gating all of them at once.
-
-    Set-based: one INSERT ... SELECT joins each recipient's consent on the line and stores the
-    message as queued or blocked, with the reason `block_reason` gives for that status; one
-    more upserts the conversations. Django has no INSERT ... SELECT, hence the SQL here; both
-    statements run on PostgreSQL and SQLite. Delivery is queued in chunks after commit.
-    """
-    _check_request(contact_account_id=line.account_id, line=line, body=body)
-    now = timezone.now()
-    reasons = {
-        status: block_reason(line=line, status=status, since=None, now=now)
-        for status in ("", *ConsentStatus.values)
-    }
-    recipients_sql, recipients_params = (
-        contacts.filter(account_id=line.account_id).order_by().values("pk").query.sql_with_params()
-    )
-    quote = connection.ops.quote_name
-    message_table, conversation_table = (
-        quote(Message._meta.db_table),
-        quote(Conversation._meta.db_table),
-    )
-    contact_table, consent_table = quote(Contact._meta.db_table), quote(Consent._meta.db_table)
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(  # only quoted table names and Django's own SQL are formatted in
-            f"INSERT INTO {message_table} (line_id, contact_id, remote_number, direction, body,"  # noqa: S608
-            " status, purpose, blocked_reason, provider_message_id, error_code, sent_by_id,"
-            " occurred_at, created_at, updated_at, opt_out_type, media_count, decision)"
-            " SELECT %s, decided.id, decided.phone, %s, %s,"
-            " CASE WHEN decided.reason = '' THEN %s ELSE %s END, %s, decided.reason, '', '', %s,"
-            " %s, %s, %s, '', 0, ''"
-            " FROM (SELECT c.id, c.phone, CASE COALESCE(cs.status, '')"
-            " WHEN %s THEN %s WHEN %s THEN %s ELSE %s END AS reason"
-            f" FROM {contact_table} c LEFT JOIN {consent_table} cs"
-            " ON cs.contact_id = c.id AND cs.line_id = %s"
-            f" WHERE c.id IN ({recipients_sql})) decided"
-            " RETURNING id, status",
-            [
-                line.pk,
-                Direction.OUTBOUND,
-                body,
-                MessageStatus.QUEUED,
-                MessageStatus.BLOCKED,
-                Purpose.MESSAGE,
-                sent_by.pk if sent_by else None,
-                now,
-                now,
-                now,
-                ConsentStatus.OPTED_IN,
-                reasons[ConsentStatus.OPTED_IN],
-                ConsentStatus.OPTED_OUT,
-                reasons[ConsentStatus.OPTED_OUT],
-                reasons[""],
-                line.pk,
-                *recipients_params,
-            ],
-        )
-        stored = cursor.fetchall()
-        cursor.execute(
-            f"INSERT INTO {conversation_table}"  # noqa: S608
-            " (account_id, contact_id, line_id, status, last_message_at, created_at)"
-            f" SELECT %s, c.id, %s, %s, %s, %s FROM {contact_table} c"
-            f" WHERE c.id IN ({recipients_sql}) ORDER BY c.id"
-            " ON CONFLICT (contact_id, line_id)"
-            " DO UPDATE SET last_message_at = excluded.last_message_at",
-            [line.account_id, line.pk, ConversationStatus.OPEN, now, now, *recipients_params],
-        )
-        queued = sorted(pk for pk, status in stored if status == MessageStatus.QUEUED)
-        for start in range(0, len(queued), DELIVERY_BATCH_SIZE):
-            enqueue_on_commit(tasks.deliver_messages, queued[start : start + DELIVERY_BATCH_SIZE])
-    return BulkSendResult(queued=len(queued), blocked=len(stored) - len(queued))
 
 
 def deliver(message_id: int) -> None:

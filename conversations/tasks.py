@@ -31,18 +31,18 @@ RETRYING = {
 }
 
 
-@shared_task(**RETRYING)
+@shared_task(name=sending.DELIVER_TASK, **RETRYING)
 def deliver_message(message_id: int) -> None:
     sending.deliver(message_id)
 
 
-@shared_task(**RETRYING)
+@shared_task(name=sending.DELIVER_MANY_TASK, **RETRYING)
 def deliver_messages(message_ids: list[int]) -> None:
     for message_id in message_ids:
         sending.deliver(message_id)
 
 
-@shared_task(**RETRYING)
+@shared_task(name=inbound.PROCESS_INBOUND_TASK, **RETRYING)
 def process_inbound_message(message_id: int) -> None:
     inbound.process_inbound(message_id)
 

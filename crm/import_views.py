@@ -40,7 +40,7 @@ class ImportUploadView(ImportsMixin, FormView):
         }
 
     def form_valid(self, form):
-        contact_import = imports.create_import(
+        contact_import = imports.contact_import_create(
             account=self.request.account,
             user=self.request.user,
             uploaded=form.cleaned_data["file"],
@@ -78,7 +78,7 @@ class ImportMappingView(ImportsMixin, DetailView):
         form = self.get_form()
         if not form.is_valid():
             return self.render_to_response(self.get_context_data(form=form))
-        imports.queue_import(self.object, form.mapping())
+        imports.contact_import_queue(contact_import=self.object, mapping=form.mapping())
         return redirect("import", pk=self.object.pk)
 
 
@@ -101,7 +101,7 @@ class ImportResumeView(ImportsMixin, View):
     def post(self, request, pk: int):
         contact_import = get_object_or_404(self.get_queryset(), pk=pk)
         if contact_import.status == ImportStatus.FAILED:
-            imports.queue_import(contact_import)
+            imports.contact_import_queue(contact_import=contact_import)
             messages.success(request, "Import queued again; it continues where it stopped.")
         return redirect(reverse("import", args=[pk]))
 

@@ -14,7 +14,6 @@ from django.db.models import F
 from django.utils import timezone
 
 from core.queueing import enqueue_on_commit
-from crm import tasks
 from crm.consent import ImportedStatus, record_imported_consents
 from crm.import_files import (
     ContactRow,
@@ -28,12 +27,15 @@ from crm.models import Contact, ContactImport, ImportStatus, Line
 
 logger = logging.getLogger(__name__)
 
+# The task that runs `contact_import_run` (crm.tasks registers it under this name).
+IMPORT_TASK = "crm.tasks.import_contacts"
 CHUNK_ROWS = 2000
 BAD_ROWS_KEPT = 10_000
 SAMPLE_ROWS = 3
 
 
-def create_import(*, account, user, uploaded: UploadedFile) -> ContactImport:
+@transaction.atomic
+def contact_import_create(*, account, user, uploaded: UploadedFile) -> ContactImport:
     """Store an uploaded file, waiting for its column mapping.
 
     Undated statuses in the file are dated by the first upload of the same content, so
@@ -79,8 +81,12 @@ class ImportTakenOver(Exception):
     """Another run of the same import committed first; this one stops without writing."""
 
 
-def run_import(import_id: int) -> None:
-    """Import a queued file, resuming after the last committed chunk if it was interrupted."""
+def contact_import_run(import_id: int) -> None:
+    """Import a queued file, resuming after the last committed chunk if it was interrupted.
+
+    Errors propagate: the task retries what a retry can mend (the database away) and marks
+    the import failed otherwise (`contact_import_fail`).
+    """
     contact_import = _start(import_id)
     if contact_import is None:
         return
@@ -88,24 +94,27 @@ def run_import(import_id: int) -> None:
         _import_rows(contact_import)
     except ImportTakenOver:
         return
-    except OperationalError:
-        raise  # the database is away: the task retries and resumes
-    except Exception:
-        logger.exception("Contact import %s stopped", import_id)
-        mark_failed(
-            import_id,
-            f"Stopped by an internal error after {contact_import.processed_rows:,} rows; the "
-            "rows before were imported. Resume the import to continue.",
-        )
-        return
     ContactImport.objects.filter(pk=import_id, status=ImportStatus.RUNNING).update(
         status=ImportStatus.DONE, finished_at=timezone.now()
     )
 
 
-def mark_failed(import_id: int, error: str) -> None:
+def contact_import_fail(*, import_id: int, error: BaseException) -> None:
+    """An import the task gave up on: failed, saying how far it got, ready to be resumed."""
+    if isinstance(error, OperationalError):
+        reason = "The database was unavailable; resume the import to continue."
+    else:
+        processed = (
+            ContactImport.objects.filter(pk=import_id)
+            .values_list("processed_rows", flat=True)
+            .first()
+        )
+        reason = (
+            f"Stopped by an internal error after {processed or 0:,} rows; the rows before were "
+            "imported. Resume the import to continue."
+        )
     ContactImport.objects.filter(pk=import_id).update(
-        status=ImportStatus.FAILED, error=error, finished_at=timezone.now()
+        status=ImportStatus.FAILED, error=reason, finished_at=timezone.now()
     )
 
 
@@ -269,7 +278,10 @@ def _update_details(contacts: dict[str, Contact], rows_by_phone) -> set[int]:
     return changed_rows
 
 
-def queue_import(contact_import: ContactImport, mapping: dict[str, str] | None = None) -> None:
+@transaction.atomic
+def contact_import_queue(
+    *, contact_import: ContactImport, mapping: dict[str, str] | None = None
+) -> None:
     """Save the mapping and queue the import (again, to resume one that stopped)."""
     if mapping is not None:
         contact_import.mapping = mapping
@@ -277,4 +289,4 @@ def queue_import(contact_import: ContactImport, mapping: dict[str, str] | None =
     contact_import.queued_at = timezone.now()
     contact_import.error = ""
     contact_import.save(update_fields=["mapping", "status", "queued_at", "error"])
-    enqueue_on_commit(tasks.import_contacts, contact_import.pk)
+    enqueue_on_commit(IMPORT_TASK, contact_import.pk)

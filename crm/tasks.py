@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.db import OperationalError
 from django.db.models import Q
 from django.utils import timezone
@@ -16,17 +16,25 @@ IMPORT_RUNNING_STALL = timedelta(minutes=10)
 IMPORT_MAX_RETRIES = 8
 
 
-@shared_task(bind=True, acks_late=True, max_retries=IMPORT_MAX_RETRIES)
-def import_contacts(self, import_id: int) -> None:
-    try:
-        imports.run_import(import_id)
-    except OperationalError as error:
-        if self.request.retries >= IMPORT_MAX_RETRIES:
-            imports.mark_failed(
-                import_id, "The database was unavailable; resume the import to continue."
-            )
-            raise
-        raise self.retry(exc=error, countdown=min(300, 2**self.request.retries)) from error
+class ContactImportTask(Task):
+    """An import whose task gives up (retries spent, or an error no retry mends) ends failed,
+    with a Resume button, never left running."""
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
+        imports.contact_import_fail(import_id=args[0], error=exc)
+
+
+@shared_task(
+    name=imports.IMPORT_TASK,
+    base=ContactImportTask,
+    acks_late=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    retry_backoff_max=300,
+    max_retries=IMPORT_MAX_RETRIES,
+)
+def import_contacts(import_id: int) -> None:
+    imports.contact_import_run(import_id)
 
 
 @shared_task

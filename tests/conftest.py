@@ -14,7 +14,7 @@ from conversations.backends import locmem
 from conversations.models import Conversation, Direction, Message, MessageStatus
 from crm import consent
 from crm.import_files import read_upload
-from crm.imports import create_import
+from crm.imports import contact_import_create
 from crm.models import Account, ConsentSource, Contact, Line
 from crm.roles import Role, sync_role_groups
 from crm.services import membership_set
@@ -181,7 +181,7 @@ def build_world(account: Account, tag: str, number: str) -> dict:
         "contact": contact,
         "message": message,
         "conversation": conversation,
-        "import": create_import(account=account, user=admin, uploaded=upload),
+        "import": contact_import_create(account=account, user=admin, uploaded=upload),
         "responder": responder,
         "admin": admin,
     }

@@ -3,8 +3,6 @@ from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -13,10 +11,10 @@ from conversations.backends import ProviderRejected, ProviderUnavailable
 from conversations.backends.base import OutgoingSms, ProviderOutcomeUnknown
 from conversations.backends.locmem import LocmemBackend
 from conversations.models import Conversation, Message, MessageStatus, Purpose
-from conversations.sending import SendBlocked, send_bulk, send_message
+from conversations.sending import SendBlocked, send_message
 from conversations.tasks import sweep_pending_messages
 from crm import consent
-from crm.models import ConsentPolicy, ConsentSource, ConsentStatus, Contact
+from crm.models import ConsentPolicy, ConsentSource, ConsentStatus
 
 
 def opt_out(contact, line, user, when=None):
@@ -255,62 +253,3 @@ def test_a_send_of_unknown_outcome_is_never_sent_again_and_ends_failed_unconfirm
     conversation = Conversation.objects.create(account=line.account, contact=contact, line=line)
     page = client.get(reverse("conversation", args=[conversation.pk])).content.decode()
     assert "may not have reached the contact" in page
-
-
-def make_contacts(account, count, start=0):
-    return Contact.objects.bulk_create(
-        Contact(account=account, phone=f"+1202555{start + i:04d}", name=f"C{start + i}")
-        for i in range(count)
-    )
-
-
-def test_bulk_send_gates_every_recipient_with_one_query(
-    account, line, agent, outbox, django_assert_max_num_queries, django_capture_on_commit_callbacks
-):
-    contacts = make_contacts(account, 30)
-    for contact in contacts[:10]:
-        opt_out(contact, line, agent)
-    Conversation.objects.create(account=account, contact=contacts[12], line=line)
-    with django_capture_on_commit_callbacks(execute=True):
-        result = send_bulk(line=line, contacts=account.contacts.all(), body="Holiday hours")
-    assert (result.queued, result.blocked) == (20, 10)
-    assert sorted(sms.to_number for sms in outbox) == sorted(c.phone for c in contacts[10:])
-    blocked = Message.objects.filter(status=MessageStatus.BLOCKED)
-    assert {m.contact_id for m in blocked} == {c.pk for c in contacts[:10]}
-    assert all("opted out" in m.blocked_reason for m in blocked)
-    assert Conversation.objects.filter(line=line).count() == 30
-
-
-def test_bulk_send_is_set_based_whatever_the_recipient_count(account, line):
-    make_contacts(account, 5)
-    counts = []
-    for extra in (0, 400):
-        make_contacts(account, extra, start=1000)
-        with CaptureQueriesContext(connection) as queries:
-            send_bulk(line=line, contacts=account.contacts.all(), body="x")
-        gate = [q["sql"] for q in queries if "crm_consent" in q["sql"]]
-        assert len(gate) == 1
-        assert gate[0].startswith("INSERT INTO")
-        assert "SELECT" in gate[0]
-        counts.append(len(queries))
-    assert counts[0] == counts[1]
-
-
-def test_bulk_send_ignores_contacts_of_other_accounts(account, line, other_contact):
-    make_contacts(account, 2)
-    result = send_bulk(line=line, contacts=Contact.objects.all(), body="x")
-    assert result.queued == 2
-    assert not Message.objects.filter(contact=other_contact).exists()
-
-
-def test_bulk_send_on_a_require_opt_in_line_blocks_not_defined(account, line, agent):
-    line.consent_policy = ConsentPolicy.REQUIRE_OPT_IN
-    line.save()
-    opted_in, not_defined = make_contacts(account, 2)
-    opt_in(opted_in, line)
-    result = send_bulk(line=line, contacts=account.contacts.all(), body="Bill ready", sent_by=agent)
-    assert (result.queued, result.blocked) == (1, 1)
-    blocked = Message.objects.get(status=MessageStatus.BLOCKED)
-    assert blocked.contact == not_defined
-    assert "requires opt-in" in blocked.blocked_reason
-    assert set(Message.objects.values_list("sent_by", flat=True)) == {agent.pk}

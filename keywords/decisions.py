@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from django.db import models
 
 from core.replies import render_reply
-from core.text import normalize
+from core.text import keyword_forms
 from crm.gate import Purpose
 from crm.models import Account, ConsentSource, RevocationPolicy
-from keywords.matching import KeywordKind, match_builtin
+from keywords.matching import KeywordKind, match_builtin, same_keyword
 from keywords.models import KeywordResponder, ResponderAction
 from keywords.revocation import detect_revocation
 
@@ -90,12 +90,11 @@ def decide(
 def _matching_responder(
     body: str, responders: Sequence[KeywordResponder]
 ) -> tuple[KeywordResponder | None, str]:
-    text = normalize(body)
-    if not text:
+    if not any(keyword_forms(body)):
         return None, ""
     for responder in responders:
         for keyword in responder.keyword_list:
-            if normalize(keyword) == text:
+            if same_keyword(keyword, body):
                 return responder, keyword
     return None, ""
 

@@ -7,9 +7,9 @@ from core.form_fields import BoundedModelMultipleChoiceField
 from core.replies import reply_problem
 from core.segments import MAX_BODY_LENGTH
 from core.sms_fields import SmsTextarea, SmsTextField
-from core.text import normalize
 from crm.models import Line
 from keywords import services
+from keywords.matching import same_keyword
 from keywords.models import KeywordResponder, ResponderAction
 
 KEYWORD_SEPARATORS = re.compile(r"[,\n]")
@@ -85,11 +85,10 @@ class ResponderForm(forms.ModelForm):
         if len(words) > MAX_KEYWORDS:
             raise ValidationError(f"At most {MAX_KEYWORDS} keywords per responder.")
         problems = [problem for word in words if (problem := services.keyword_problem(word))]
-        seen: dict[str, str] = {}
-        for word in words:
-            if normalize(word) in seen:
-                problems.append(f"“{word}” is the same keyword as “{seen[normalize(word)]}”.")
-            seen.setdefault(normalize(word), word)
+        for index, word in enumerate(words):
+            earlier = next((other for other in words[:index] if same_keyword(other, word)), None)
+            if earlier is not None:
+                problems.append(f"“{word}” is the same keyword as “{earlier}”.")
         if problems:
             raise ValidationError(problems)
         return words

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 from django.db.models import Exists, OuterRef
 
-from core.text import normalize
+from core.text import has_bidi_controls, keyword_forms
 from crm.models import Account, Line
 from keywords.decisions import Decision, decide
-from keywords.matching import KeywordKind, builtin_kind
+from keywords.matching import KeywordKind, builtin_kind, same_keyword
 from keywords.models import KeywordResponder, ResponderAction
 from keywords.selectors import responders_for_line
 
@@ -39,7 +39,12 @@ def keyword_problem(keyword: str) -> str | None:
         return f"“{keyword}” is longer than {MAX_KEYWORD_LENGTH} characters."
     if any(unicodedata.category(char) == "Cc" for char in keyword):
         return f"“{keyword}” holds control characters, which no phone sends."
-    if not normalize(keyword):
+    if has_bidi_controls(keyword):
+        return (
+            f"“{keyword}” holds bidirectional control characters, which change how it looks "
+            "but not what it matches."
+        )
+    if not any(keyword_forms(keyword)):
         return (
             f"“{keyword}” can never match: matching ignores quotes, trailing . ! ? and "
             "invisible characters, and nothing else is left."
@@ -74,7 +79,7 @@ def conflicting_responders(
 
     No lines means all lines, which overlap every other responder.
     """
-    wanted = {normalize(word): word for word in keywords}
+    wanted = list(keywords)
     line_ids = {line.pk for line in lines}
     others = (
         KeywordResponder.objects.for_account(account)
@@ -89,9 +94,9 @@ def conflicting_responders(
         if line_ids and other_ids and not line_ids & other_ids:
             continue
         conflicts += [
-            (wanted[normalize(word)], other)
-            for word in other.keyword_list
-            if normalize(word) in wanted
+            (word, other)
+            for word in wanted
+            if any(same_keyword(word, theirs) for theirs in other.keyword_list)
         ]
     return conflicts
 

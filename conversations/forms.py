@@ -1,6 +1,7 @@
 from django import forms
 
 from core.segments import MAX_BODY_LENGTH
+from crm.models import ConsentStatus
 
 
 class ComposeForm(forms.Form):
@@ -11,17 +12,16 @@ class ComposeForm(forms.Form):
     )
 
 
-class ConsentActionForm(forms.Form):
-    """What an agent records in the contact panel; the engine checks role and evidence."""
+class StaffConsentForm(forms.Form):
+    """A status staff record from the contact panel; the engine checks role and evidence."""
 
-    ACTIONS = (
-        ("opt_out", "Record an opt-out"),
-        ("opt_in", "Record an opt-in"),
-        ("confirm_revocation", "Opt out"),
-        ("dismiss_flag", "Not a revocation"),
-    )
-
-    action = forms.ChoiceField(choices=ACTIONS)
+    consent = forms.ChoiceField(choices=ConsentStatus.choices)
     note = forms.CharField(
         required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 2})
     )
+
+
+class ReviewFlagForm(forms.Form):
+    """An agent's answer to a message flagged as a possible revocation."""
+
+    decision = forms.ChoiceField(choices=[("confirm", "Opt out"), ("dismiss", "Not a revocation")])

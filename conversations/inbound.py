@@ -14,7 +14,7 @@ from core.queueing import enqueue_on_commit
 from crm import consent
 from crm.models import ConsentOutcome, ConsentSource, ConsentStatus, Contact, Line
 from keywords.decisions import Action, Decision
-from keywords.services import decide_for_line
+from keywords.selectors import decide_for_line
 
 logger = logging.getLogger(__name__)
 

@@ -3,11 +3,12 @@
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from conversations.models import Conversation, ConversationStatus
+from conversations.models import Conversation, ConversationStatus, Message
 from crm import consent
-from crm.models import ConsentSource, Contact, Line
+from crm.models import ConsentEvent, ConsentSource, Contact, Line
 
 
 def conversation_touch(*, contact: Contact, line: Line, at: datetime) -> Conversation:
@@ -33,37 +34,70 @@ def conversation_receive(*, contact: Contact, line: Line, at: datetime) -> Conve
 
 
 @transaction.atomic
-def conversation_record_consent(
-    *, conversation: Conversation, user: AbstractBaseUser, action: str, note: str = ""
-) -> None:
-    """What an agent records from the contact panel, through the consent engine.
+def conversation_close(*, conversation: Conversation) -> Conversation:
+    """Done for now: the conversation leaves the open ones (a new inbound text reopens it)."""
+    return _set_status(conversation, ConversationStatus.CLOSED)
 
-    `opt_out` / `opt_in` record the user's decision (the engine checks role and evidence);
-    `confirm_revocation` / `dismiss_flag` settle a message flagged as a possible revocation, a
-    confirmed one becoming the user's opt-out with the flagged message as evidence.
-    """
-    if action in ("opt_out", "opt_in"):
-        record = consent.opt_out if action == "opt_out" else consent.opt_in
-        record(
-            contact=conversation.contact,
-            line=conversation.line,
-            source=ConsentSource.AGENT,
-            user=user,
-            note=note,
-        )
-        return
-    flagged = conversation.flagged_message
-    if flagged is None:
-        return
-    if action == "confirm_revocation":
-        consent.opt_out(
-            contact=conversation.contact,
-            line=conversation.line,
-            source=ConsentSource.AGENT,
-            user=user,
-            message=flagged,
-            note="Agent confirmed the flagged message asks to stop.",
-            occurred_at=flagged.occurred_at,
-        )
+
+@transaction.atomic
+def conversation_reopen(*, conversation: Conversation) -> Conversation:
+    return _set_status(conversation, ConversationStatus.OPEN)
+
+
+def _set_status(conversation: Conversation, status: str) -> Conversation:
+    conversation.status = status
+    conversation.save(update_fields=["status"])
+    return conversation
+
+
+@transaction.atomic
+def conversation_record_consent(
+    *, conversation: Conversation, user: AbstractBaseUser, status: str, note: str = ""
+) -> ConsentEvent:
+    """What staff record from the contact panel (asked by phone, a signed form), through the
+    consent engine, which checks role and evidence: an agent may record an opt-out, only an
+    admin an opt-in, with a note of the evidence."""
+    return consent.record_consent(
+        contact=conversation.contact,
+        line=conversation.line,
+        status=status,
+        source=ConsentSource.AGENT,
+        user=user,
+        note=note,
+    )
+
+
+@transaction.atomic
+def review_flag_confirm(*, conversation: Conversation, user: AbstractBaseUser) -> ConsentEvent:
+    """The flagged message does ask to stop: the user's opt-out, dated when the contact sent
+    it, with the message as evidence."""
+    flagged = _flagged_message(conversation)
+    event = consent.opt_out(
+        contact=conversation.contact,
+        line=conversation.line,
+        source=ConsentSource.AGENT,
+        user=user,
+        message=flagged,
+        note="Agent confirmed the flagged message asks to stop.",
+        occurred_at=flagged.occurred_at,
+    )
+    _clear_flag(conversation)
+    return event
+
+
+@transaction.atomic
+def review_flag_dismiss(*, conversation: Conversation, user: AbstractBaseUser) -> None:
+    """The flagged message does not ask to stop: the flag goes, consent stays as it is."""
+    _flagged_message(conversation)
+    _clear_flag(conversation)
+
+
+def _flagged_message(conversation: Conversation) -> Message:
+    if conversation.flagged_message_id is None:
+        raise ValidationError("No message of this conversation is waiting for review.")
+    return Message.objects.get(pk=conversation.flagged_message_id)
+
+
+def _clear_flag(conversation: Conversation) -> None:
     conversation.flagged_message = None
     conversation.save(update_fields=["flagged_message"])

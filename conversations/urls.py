@@ -11,6 +11,11 @@ urlpatterns = [
         name="conversation-consent",
     ),
     path(
+        "conversations/<int:pk>/review",
+        views.ConversationReviewView.as_view(),
+        name="conversation-review",
+    ),
+    path(
         "conversations/<int:pk>/status",
         views.ConversationStatusView.as_view(),
         name="conversation-status",

@@ -6,11 +6,17 @@ from django.urls import reverse
 from django.views.generic import DetailView, TemplateView, View
 
 from conversations.filters import ConversationFilter
-from conversations.forms import ComposeForm, ConsentActionForm
+from conversations.forms import ComposeForm, ReviewFlagForm, StaffConsentForm
 from conversations.models import Conversation, ConversationStatus, Message
 from conversations.selectors import conversations_for_sidebar, thread
 from conversations.sending import SendBlocked, send_message
-from conversations.services import conversation_record_consent
+from conversations.services import (
+    conversation_close,
+    conversation_record_consent,
+    conversation_reopen,
+    review_flag_confirm,
+    review_flag_dismiss,
+)
 from crm.gate import block_reason
 from crm.models import ConsentEvent
 from crm.roles import WORK_CONVERSATIONS, perm
@@ -105,35 +111,59 @@ class ConversationStatusView(ConversationsMixin, View):
         conversation = get_object_or_404(self.get_queryset(), pk=pk)
         wanted = request.POST.get("status")
         if wanted in ConversationStatus.values:
-            conversation.status = wanted
-            conversation.save(update_fields=["status"])
+            action = (
+                conversation_close if wanted == ConversationStatus.CLOSED else conversation_reopen
+            )
+            action(conversation=conversation)
             messages.success(request, f"Conversation {conversation.get_status_display().lower()}.")
         return redirect("conversation", pk=pk)
 
 
-class ConversationConsentView(ConversationsMixin, View):
-    """Agent actions in the contact panel, all through the consent engine."""
+class ConversationActionView(ConversationsMixin, View):
+    """A POST from the contact panel: the form parses, `act` calls the action, the outcome is
+    a message on the conversation's page."""
+
+    form_class: type
 
     def post(self, request, pk: int):
         conversation = get_object_or_404(
-            self.get_queryset().select_related("contact", "line", "flagged_message"), pk=pk
+            self.get_queryset().select_related("contact", "line"), pk=pk
         )
-        form = ConsentActionForm(request.POST)
+        form = self.form_class(request.POST)
         if not form.is_valid():
             messages.error(request, "Choose what to record.")
             return redirect("conversation", pk=pk)
         try:
-            conversation_record_consent(
-                conversation=conversation,
-                user=request.user,
-                action=form.cleaned_data["action"],
-                note=form.cleaned_data["note"],
-            )
+            self.act(conversation, form.cleaned_data)
         except (ValidationError, PermissionDenied) as error:
             messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
         else:
             messages.success(request, "Recorded.")
         return redirect("conversation", pk=pk)
+
+
+class ConversationConsentView(ConversationActionView):
+    """Staff record an opt-out (agents) or an opt-in with evidence (admins)."""
+
+    form_class = StaffConsentForm
+
+    def act(self, conversation: Conversation, data: dict) -> None:
+        conversation_record_consent(
+            conversation=conversation,
+            user=self.request.user,
+            status=data["consent"],
+            note=data["note"],
+        )
+
+
+class ConversationReviewView(ConversationActionView):
+    """Settle a message flagged as a possible revocation."""
+
+    form_class = ReviewFlagForm
+
+    def act(self, conversation: Conversation, data: dict) -> None:
+        review = review_flag_confirm if data["decision"] == "confirm" else review_flag_dismiss
+        review(conversation=conversation, user=self.request.user)
 
 
 class MessageInConversationView(ConversationsMixin, View):

@@ -4,9 +4,25 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
 
+from core.action_forms import show_on_form
+from crm.forms import SETTINGS_FIELDS
 from crm.models import Account, Consent, ConsentEvent, Contact, ContactImport, Line, Membership
 from crm.scoping import account_of
+from crm.services import (
+    account_create,
+    account_credentials_update,
+    account_credentials_validate,
+    account_settings_update,
+    account_settings_validate,
+    contact_create,
+    contact_update,
+    contact_validate,
+    line_create,
+    line_update,
+    line_validate,
+)
 
 
 class AccountScopedAdmin(admin.ModelAdmin):
@@ -34,6 +50,49 @@ class AccountScopedAdmin(admin.ModelAdmin):
         return queryset.for_account(account_of(request.user))
 
 
+class ActionAdmin(AccountScopedAdmin):
+    """Objects changed only through their action functions, as on the pages.
+
+    `validate(request, obj, data)` runs the action's rules when the form is cleaned, so a
+    refusal shows on the form's fields (it may put cleaned values back in `data`, e.g. a
+    number in E.164); `perform(request, obj, data)` is the action, called by `save_model`.
+    `obj` is None when adding. Many-to-many fields are the action's to set as well. Objects
+    are not deleted here: they are evidence, or an action says what removing them means.
+    """
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form_class = super().get_form(request, obj, change=change, **kwargs)
+        admin = self
+
+        class ActionCheckedForm(form_class):
+            def clean(self):
+                data = super().clean()
+                if not self._errors:
+                    try:
+                        admin.validate(request, obj, data)
+                    except ValidationError as error:
+                        show_on_form(self, error)
+                return data
+
+        return ActionCheckedForm
+
+    def save_model(self, request, obj, form, change) -> None:
+        saved = self.perform(request, obj if change else None, form.cleaned_data)
+        obj.pk, obj._state.adding = saved.pk, False
+
+    def save_related(self, request, form, formsets, change) -> None:
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_readonly_fields(self, request, obj=None):
+        """An object never moves to another account."""
+        fields = super().get_readonly_fields(request, obj)
+        return [*fields, "account"] if obj is not None and hasattr(obj, "account_id") else fields
+
+
 class ReadOnlyAdmin(AccountScopedAdmin):
     """History and derived state: visible to staff, changed only by the consent engine."""
 
@@ -48,10 +107,27 @@ class ReadOnlyAdmin(AccountScopedAdmin):
 
 
 @admin.register(Account)
-class AccountAdmin(AccountScopedAdmin):
+class AccountAdmin(ActionAdmin):
     list_display = ["name", "help_contact", "revocation_policy", "created_at"]
     search_fields = ["name"]
     list_filter = ["revocation_policy"]
+
+    def validate(self, request, obj, data) -> None:
+        account_settings_validate(
+            account=obj or Account(), **{field: data.get(field, "") for field in SETTINGS_FIELDS}
+        )
+        account_credentials_validate(twilio_account_sid=data.get("twilio_account_sid", ""))
+
+    def perform(self, request, obj, data) -> Account:
+        account = obj or account_create(name=data["name"])
+        account_settings_update(
+            account=account, **{field: data[field] for field in SETTINGS_FIELDS}
+        )
+        return account_credentials_update(
+            account=account,
+            twilio_account_sid=data["twilio_account_sid"],
+            twilio_auth_token=data["twilio_auth_token"],
+        )
 
 
 def manageable_users(request):
@@ -98,11 +174,37 @@ class MembershipAdmin(AccountScopedAdmin):
 
 
 @admin.register(Line)
-class LineAdmin(AccountScopedAdmin):
+class LineAdmin(ActionAdmin):
     list_display = ["name", "number", "account", "consent_policy", "created_at"]
     list_select_related = ["account"]
     list_filter = [("account", admin.RelatedOnlyFieldListFilter), "consent_policy"]
     search_fields = ["name", "number", "account__name"]
+
+    def validate(self, request, obj, data) -> None:
+        account = obj.account if obj else data.get("account")
+        if account is not None:
+            data["number"] = line_validate(
+                account=account,
+                number=data.get("number", ""),
+                name=data.get("name", ""),
+                consent_policy=data.get("consent_policy", ""),
+                line=obj,
+            )
+
+    def perform(self, request, obj, data) -> Line:
+        if obj is None:
+            return line_create(
+                account=data["account"],
+                number=data["number"],
+                name=data["name"],
+                consent_policy=data["consent_policy"],
+            )
+        return line_update(
+            line=obj,
+            number=data["number"],
+            name=data["name"],
+            consent_policy=data["consent_policy"],
+        )
 
 
 class ConsentEventInline(admin.TabularInline):
@@ -125,12 +227,29 @@ class ConsentEventInline(admin.TabularInline):
 
 
 @admin.register(Contact)
-class ContactAdmin(AccountScopedAdmin):
+class ContactAdmin(ActionAdmin):
     list_display = ["name", "phone", "email", "account", "created_at"]
     list_select_related = ["account"]
     list_filter = [("account", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name", "phone", "email"]
     inlines = [ConsentEventInline]
+
+    def validate(self, request, obj, data) -> None:
+        account = obj.account if obj else data.get("account")
+        if account is not None:
+            data["phone"] = contact_validate(
+                account=account,
+                phone=data.get("phone", ""),
+                name=data.get("name", ""),
+                email=data.get("email", ""),
+                contact=obj,
+            )
+
+    def perform(self, request, obj, data) -> Contact:
+        details = {field: data[field] for field in ("phone", "name", "email")}
+        if obj is None:
+            return contact_create(account=data["account"], **details)
+        return contact_update(contact=obj, **details)
 
 
 @admin.register(Consent)

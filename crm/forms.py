@@ -1,57 +1,35 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
-from core.phones import normalize_phone
-from core.replies import reply_problem
 from core.sms_fields import SmsTextarea, SmsTextField
 from crm import import_files
-from crm.models import Account, Contact, Line
+from crm.models import Account, Line
 
 
-class ContactForm(forms.ModelForm):
-    """A contact's details. The number is normalised to E.164 and unique in the account.
+class ContactForm(forms.Form):
+    """A contact's details as typed; `crm.services` normalises the number and checks the rest.
 
-    Once a contact has consent history or messages, its number is evidence and cannot be
-    changed here (a different number is a different contact).
+    With `phone_locked` (the contact has consent history or messages), the number is shown but
+    cannot be changed here: a different number is a different contact.
     """
 
+    name = forms.CharField(max_length=200, required=False)
     phone = forms.CharField(
         label="Mobile number",
         max_length=40,
         help_text="With the country code, or a number in the default region.",
         widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
     )
+    email = forms.EmailField(label="E-mail", required=False)
 
-    class Meta:
-        model = Contact
-        fields = ["name", "phone", "email"]
-        labels = {"email": "E-mail"}
-
-    def __init__(self, *args, account, **kwargs):
+    def __init__(self, *args, phone_locked: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
-        self.account = account
-        self.instance.account = account
-        if self.instance.pk and self.instance_has_evidence():
+        if phone_locked:
             self.fields["phone"].disabled = True
             self.fields["phone"].help_text = (
                 "The number cannot change: this contact's consent history and messages belong "
                 "to it. Add a new contact for a new number."
             )
-
-    def instance_has_evidence(self) -> bool:
-        contact = self.instance
-        return contact.consent_events.exists() or contact.messages.exists()
-
-    def clean_phone(self) -> str:
-        if self.fields["phone"].disabled:
-            return self.instance.phone
-        phone = normalize_phone(self.cleaned_data["phone"])
-        taken = Contact.objects.for_account(self.account).filter(phone=phone)
-        if self.instance.pk:
-            taken = taken.exclude(pk=self.instance.pk)
-        if taken.exists():
-            raise ValidationError("Another contact already has this number.", code="unique")
-        return phone
 
 
 class ImportUploadForm(forms.Form):
@@ -137,21 +115,18 @@ class ImportMappingForm(forms.Form):
 
 
 REPLIES = ("opt_out_reply", "opt_in_reply", "help_reply")
+SETTINGS_FIELDS = ("name", "help_contact", *REPLIES, "revocation_policy")
 
 
 class AccountSettingsForm(forms.ModelForm):
-    """How the account answers: its name in replies, help contact, default replies, phrases."""
+    """How the account answers: its name in replies, help contact, default replies, phrases.
+
+    Parsing only: `crm.services.account_settings_update` checks the replies once filled in.
+    """
 
     class Meta:
         model = Account
-        fields = [
-            "name",
-            "help_contact",
-            "opt_out_reply",
-            "opt_in_reply",
-            "help_reply",
-            "revocation_policy",
-        ]
+        fields = list(SETTINGS_FIELDS)
         labels = {
             "name": "Name shown in replies",
             "opt_out_reply": "Opt-out reply",
@@ -176,21 +151,14 @@ class AccountSettingsForm(forms.ModelForm):
         for name in REPLIES:
             self.fields[name].widget.account = self.instance
 
-    def clean(self):
-        """Replies are checked filled in with the new name and help contact, the account's
-        and its responders', so no reply becomes one the worker cannot send."""
-        data = super().clean()
-        filled_with = Account(
-            name=data.get("name", self.instance.name),
-            help_contact=data.get("help_contact", self.instance.help_contact),
-        )
-        for name in REPLIES:
-            if data.get(name) and (problem := reply_problem(data[name], filled_with)):
-                self.add_error(name, problem)
-        for responder in self.instance.keyword_responders.exclude(reply=""):
-            if problem := reply_problem(responder.reply, filled_with):
-                self.add_error(None, f"The reply of responder “{responder.name}”: {problem}")
-        return data
+
+class LineForm(forms.ModelForm):
+    """A line's name and consent policy, as typed; `crm.services.line_update` checks them."""
+
+    class Meta:
+        model = Line
+        fields = ["name", "consent_policy"]
+        widgets = {"consent_policy": forms.Select}
 
 
 class AccountLinesFormSet(forms.BaseModelFormSet):
@@ -206,10 +174,9 @@ class AccountLinesFormSet(forms.BaseModelFormSet):
 
 LineFormSet = forms.modelformset_factory(
     Line,
+    form=LineForm,
     formset=AccountLinesFormSet,
-    fields=["name", "consent_policy"],
     extra=0,
     can_delete=False,
     edit_only=True,
-    widgets={"consent_policy": forms.Select},
 )

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 
 from core.phones import E164_REGEX
 from crm.roles import PERMISSIONS
@@ -109,6 +110,13 @@ class Line(models.Model):
         indexes = [models.Index(fields=["account", "name"], name="line_account_name")]
         constraints = [
             models.CheckConstraint(condition=Q(number__regex=E164_REGEX), name="line_number_e164"),
+            # People and commands pick a line by name: one name, whatever its case, per account.
+            models.UniqueConstraint(
+                Lower("name"),
+                "account",
+                name="line_unique_name_in_account",
+                violation_error_message="Another line of this account already has this name.",
+            ),
             models.CheckConstraint(
                 condition=Q(consent_policy__in=ConsentPolicy.values),
                 name="line_consent_policy_valid",

@@ -1,11 +1,32 @@
-"""Writes for accounts, memberships and contacts (consent has its own module, crm.consent)."""
+"""Writes for accounts, memberships, lines and contacts (consent has its own module, crm.consent).
+
+Each change is one action function: keyword-only, atomic, checking its own rules and raising
+ValidationError keyed by field. The pages, the Django admin, commands and the demo all call
+these, so a rule cannot be skipped by taking another path. The `*_validate` functions are the
+rules alone, for forms that must show them before saving (the Django admin's).
+"""
 
 from django.contrib.auth.models import AbstractBaseUser, Group
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models.functions import Lower
 
+from core.lengths import too_long
 from core.phones import normalize_phone
-from crm.models import Account, Contact, Membership
+from core.replies import reply_problem
+from crm.consent import lock_contact
+from crm.models import (
+    Account,
+    ConsentPolicy,
+    Contact,
+    Line,
+    Membership,
+    RevocationPolicy,
+)
 from crm.roles import Role
+
+ACCOUNT_SID_SHAPE = "AC and 32 hex digits"
 
 
 @transaction.atomic
@@ -14,6 +35,258 @@ def membership_set(*, user: AbstractBaseUser, account: Account, role: Role) -> M
     membership, _ = Membership.objects.update_or_create(user=user, defaults={"account": account})
     user.groups.set([Group.objects.get(name=role.value)])
     return membership
+
+
+@transaction.atomic
+def account_create(*, name: str, help_contact: str = "") -> Account:
+    """A new account, answering with the default replies until its admins change them."""
+    defaults = Account(name=name.strip(), help_contact=help_contact.strip())
+    account_settings_validate(
+        account=defaults,
+        name=defaults.name,
+        help_contact=defaults.help_contact,
+        opt_out_reply=defaults.opt_out_reply,
+        opt_in_reply=defaults.opt_in_reply,
+        help_reply=defaults.help_reply,
+        revocation_policy=defaults.revocation_policy,
+    )
+    defaults.save()
+    return defaults
+
+
+def account_settings_validate(
+    *,
+    account: Account,
+    name: str,
+    help_contact: str,
+    opt_out_reply: str,
+    opt_in_reply: str,
+    help_reply: str,
+    revocation_policy: str,
+) -> None:
+    """The account's replies must be sendable once filled in with the new name and help
+    contact: its own and its responders' (a reply the worker cannot send is an opt-out
+    confirmation that never goes)."""
+    errors: dict[str, list[str]] = {}
+    if not name.strip():
+        errors["name"] = ["The account needs a name: replies say who is texting."]
+    elif message := too_long(Account, "name", name):
+        errors["name"] = message
+    if message := too_long(Account, "help_contact", help_contact):
+        errors["help_contact"] = message
+    if revocation_policy not in RevocationPolicy.values:
+        errors["revocation_policy"] = [f"Unknown policy {revocation_policy!r}."]
+    filled_with = Account(name=name, help_contact=help_contact)
+    replies = {"opt_out_reply": opt_out_reply, "opt_in_reply": opt_in_reply}
+    for field, template in {**replies, "help_reply": help_reply}.items():
+        if not template.strip():
+            errors[field] = ["A reply cannot be empty."]
+        elif message := too_long(Account, field, template):
+            errors[field] = message
+        elif problem := reply_problem(template, filled_with):
+            errors[field] = [problem]
+    if account.pk:
+        for responder in account.keyword_responders.exclude(reply=""):
+            if problem := reply_problem(responder.reply, filled_with):
+                errors.setdefault("__all__", []).append(
+                    f"The reply of responder “{responder.name}”: {problem}"
+                )
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def account_settings_update(
+    *,
+    account: Account,
+    name: str,
+    help_contact: str,
+    opt_out_reply: str,
+    opt_in_reply: str,
+    help_reply: str,
+    revocation_policy: str,
+) -> Account:
+    """How the account answers: its name in replies, help contact, replies, phrase policy."""
+    Account.objects.select_for_update().filter(pk=account.pk).get()
+    changes = {
+        "name": name.strip(),
+        "help_contact": help_contact.strip(),
+        "opt_out_reply": opt_out_reply,
+        "opt_in_reply": opt_in_reply,
+        "help_reply": help_reply,
+        "revocation_policy": revocation_policy,
+    }
+    account_settings_validate(account=account, **changes)
+    for field, value in changes.items():
+        setattr(account, field, value)
+    account.save(update_fields=list(changes))
+    return account
+
+
+def account_credentials_validate(*, twilio_account_sid: str) -> None:
+    if twilio_account_sid and not (
+        len(twilio_account_sid) == 34
+        and twilio_account_sid.startswith("AC")
+        and all(char in "0123456789abcdefABCDEF" for char in twilio_account_sid[2:])
+    ):
+        raise ValidationError(
+            {"twilio_account_sid": f"A Twilio account SID is {ACCOUNT_SID_SHAPE}."}
+        )
+
+
+@transaction.atomic
+def account_credentials_update(
+    *, account: Account, twilio_account_sid: str, twilio_auth_token: str
+) -> Account:
+    """The account's own Twilio credentials (empty: the platform's), which also check the
+    signatures and account SID of webhooks for its lines."""
+    twilio_account_sid = twilio_account_sid.strip()
+    account_credentials_validate(twilio_account_sid=twilio_account_sid)
+    account.twilio_account_sid = twilio_account_sid
+    account.twilio_auth_token = twilio_auth_token.strip()
+    account.save(update_fields=["twilio_account_sid", "twilio_auth_token"])
+    return account
+
+
+def line_validate(
+    *, account: Account, number: str, name: str, consent_policy: str, line: Line | None = None
+) -> str:
+    """The rules of a line; returns its number in E.164.
+
+    The number is unique across the system and cannot change once the line has messages or
+    consent history (they are evidence about that number); the name is unique in the account
+    whatever its case, since people and commands pick a line by name.
+    """
+    errors: dict[str, list[str]] = {}
+    try:
+        number = normalize_phone(number)
+    except ValidationError as error:
+        errors["number"] = error.messages
+    else:
+        if Line.objects.filter(number=number).exclude(pk=line.pk if line else None).exists():
+            errors["number"] = ["Another line already has this number."]
+        elif line is not None and number != line.number and line_has_history(line):
+            errors["number"] = [
+                "The number cannot change: this line's messages and consent history belong to "
+                "it. Add a new line for a new number."
+            ]
+    if not name.strip():
+        errors["name"] = ["Give the line a name."]
+    elif message := too_long(Line, "name", name.strip()):
+        errors["name"] = message
+    elif (
+        Line.objects.filter(account=account)
+        .annotate(lower_name=Lower("name"))
+        .filter(lower_name=name.strip().lower())
+        .exclude(pk=line.pk if line else None)
+        .exists()
+    ):
+        errors["name"] = ["Another line of this account already has this name."]
+    if consent_policy not in ConsentPolicy.values:
+        errors["consent_policy"] = [f"Unknown consent policy {consent_policy!r}."]
+    if errors:
+        raise ValidationError(errors)
+    return number
+
+
+def line_has_history(line: Line) -> bool:
+    return line.messages.exists() or line.consent_events.exists()
+
+
+@transaction.atomic
+def line_create(*, account: Account, number: str, name: str, consent_policy: str) -> Line:
+    number = line_validate(account=account, number=number, name=name, consent_policy=consent_policy)
+    return Line.objects.create(
+        account=account, number=number, name=name.strip(), consent_policy=consent_policy
+    )
+
+
+@transaction.atomic
+def line_update(*, line: Line, name: str, consent_policy: str, number: str | None = None) -> Line:
+    """Rename a line, change its consent policy, or (while it has no history) its number."""
+    current = Line.objects.select_for_update().get(pk=line.pk)
+    number = line_validate(
+        account=current.account,
+        number=current.number if number is None else number,
+        name=name,
+        consent_policy=consent_policy,
+        line=current,
+    )
+    line.number, line.name, line.consent_policy = number, name.strip(), consent_policy
+    line.save(update_fields=["number", "name", "consent_policy"])
+    return line
+
+
+def contact_validate(
+    *, account: Account, phone: str, name: str, email: str, contact: Contact | None = None
+) -> str:
+    """The rules of a contact's details; returns the number in E.164.
+
+    The number is unique in the account and cannot change once the contact has consent
+    history or messages: they are evidence about that number, and a new number is a new
+    contact.
+    """
+    errors: dict[str, list[str]] = {}
+    try:
+        phone = normalize_phone(phone)
+    except ValidationError as error:
+        errors["phone"] = error.messages
+    else:
+        if contact is not None and phone != contact.phone and contact_has_history(contact):
+            errors["phone"] = [
+                "The number cannot change: this contact's consent history and messages belong "
+                "to it. Add a new contact for a new number."
+            ]
+        elif (
+            Contact.objects.filter(account=account, phone=phone)
+            .exclude(pk=contact.pk if contact else None)
+            .exists()
+        ):
+            errors["phone"] = ["Another contact already has this number."]
+    if message := too_long(Contact, "name", name):
+        errors["name"] = message
+    elif any(char in name for char in "\r\n"):
+        errors["name"] = ["A name is one line."]
+    if email:
+        try:
+            validate_email(email)
+        except ValidationError as error:
+            errors["email"] = error.messages
+        else:
+            if message := too_long(Contact, "email", email):
+                errors["email"] = message
+    if errors:
+        raise ValidationError(errors)
+    return phone
+
+
+def contact_has_history(contact: Contact) -> bool:
+    return contact.consent_events.exists() or contact.messages.exists()
+
+
+@transaction.atomic
+def contact_create(*, account: Account, phone: str, name: str = "", email: str = "") -> Contact:
+    name, email = name.strip(), email.strip()
+    phone = contact_validate(account=account, phone=phone, name=name, email=email)
+    return Contact.objects.create(account=account, phone=phone, name=name, email=email)
+
+
+@transaction.atomic
+def contact_update(*, contact: Contact, phone: str, name: str, email: str) -> Contact:
+    """Correct a contact's details; the number only while nothing is recorded about it.
+
+    The contact's row lock (the one consent changes take) keeps a message or consent change
+    from landing between the check and the change of number.
+    """
+    lock_contact(contact.pk)
+    current = Contact.objects.get(pk=contact.pk)
+    name, email = name.strip(), email.strip()
+    phone = contact_validate(
+        account=current.account, phone=phone, name=name, email=email, contact=current
+    )
+    contact.phone, contact.name, contact.email = phone, name, email
+    contact.save(update_fields=["phone", "name", "email", "updated_at"])
+    return contact
 
 
 def contact_get_or_create(

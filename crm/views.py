@@ -6,20 +6,28 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.views import View
-from django.views.generic import CreateView, DetailView, ListView, TemplateView, UpdateView
+from django.views.generic import DetailView, FormView, ListView, TemplateView
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 
+from core.action_forms import ActionFormMixin, ObjectActionFormMixin, performed
 from core.csv_download import csv_download
 from core.htmx import FragmentForHtmxMixin
 from core.pagination import BoundedLazyPaginator
 from core.responses import invalid_input
 from crm.filters import ContactFilter
-from crm.forms import AccountSettingsForm, ContactForm, LineFormSet
+from crm.forms import SETTINGS_FIELDS, AccountSettingsForm, ContactForm, LineFormSet
 from crm.models import Account, ConsentStatus, Contact, Line
 from crm.roles import MANAGE_ACCOUNT, WORK_CONVERSATIONS, perm
 from crm.scoping import AccountPermissionMixin
 from crm.selectors import consent_history, contact_consent_by_line, contacts_for_export
+from crm.services import (
+    account_settings_update,
+    contact_create,
+    contact_has_history,
+    contact_update,
+    line_update,
+)
 from crm.tables import ContactTable
 
 HISTORY_PAGE_SIZE = 50
@@ -128,27 +136,32 @@ class ContactDetailView(ContactsMixin, DetailView):
         }
 
 
-class ContactFormMixin(ContactsMixin):
+class ContactFormMixin(ActionFormMixin):
     form_class = ContactForm
     template_name = "crm/contact_form.html"
 
-    def get_form_kwargs(self):
-        return {**super().get_form_kwargs(), "account": self.request.account}
-
-    def form_valid(self, form):
-        messages.success(self.request, "Contact saved.")
-        return super().form_valid(form)
-
     def get_success_url(self) -> str:
+        messages.success(self.request, "Contact saved.")
         return reverse("contact", args=[self.object.pk])
 
 
-class ContactCreateView(ContactFormMixin, CreateView):
-    pass
+class ContactCreateView(ContactsMixin, ContactFormMixin, FormView):
+    def perform(self, form) -> Contact:
+        return contact_create(account=self.request.account, **form.cleaned_data)
 
 
-class ContactUpdateView(ContactFormMixin, UpdateView):
-    pass
+class ContactUpdateView(ContactsMixin, ObjectActionFormMixin, ContactFormMixin, FormView):
+    """Edit a contact; the number only while nothing is recorded about it."""
+
+    def get_initial(self) -> dict:
+        contact = self.object
+        return {"name": contact.name, "phone": contact.phone, "email": contact.email}
+
+    def get_form_kwargs(self) -> dict:
+        return {**super().get_form_kwargs(), "phone_locked": contact_has_history(self.object)}
+
+    def perform(self, form) -> Contact:
+        return contact_update(contact=self.object, **form.cleaned_data)
 
 
 class AccountSettingsView(AccountPermissionMixin, TemplateView):
@@ -179,10 +192,32 @@ class AccountSettingsView(AccountPermissionMixin, TemplateView):
 
     def post(self, request):
         form, lines = self.forms()
-        if not (form.is_valid() and lines.is_valid()):
-            return self.render_to_response(self.get_context_data(forms=(form, lines)))
+        if form.is_valid() and lines.is_valid() and self.save(form, lines):
+            messages.success(request, "Settings saved.")
+            return redirect("account-settings")
+        return self.render_to_response(self.get_context_data(forms=(form, lines)))
+
+    def save(self, form: AccountSettingsForm, lines: LineFormSet) -> bool:
+        """All or nothing: the account's settings and each line; False, with each refusal
+        on its form, when any action refuses."""
+        account = self.request.account
         with transaction.atomic():
-            form.save()
-            lines.save()
-        messages.success(request, "Settings saved.")
-        return redirect("account-settings")
+            saved = performed(
+                form,
+                lambda: account_settings_update(
+                    account=account,
+                    **{field: form.cleaned_data[field] for field in SETTINGS_FIELDS},
+                ),
+            )
+            for line_form in lines:
+                saved &= performed(
+                    line_form,
+                    lambda line_form=line_form: line_update(
+                        line=Line.objects.get(pk=line_form.instance.pk),
+                        name=line_form.cleaned_data["name"],
+                        consent_policy=line_form.cleaned_data["consent_policy"],
+                    ),
+                )
+            if not saved:
+                transaction.set_rollback(True)
+        return saved

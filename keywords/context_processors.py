@@ -1,7 +1,7 @@
 from django.utils.functional import SimpleLazyObject
 
 from crm.roles import MANAGE_ACCOUNT, perm
-from keywords.services import responder_coverage_gaps
+from keywords.selectors import responder_coverage_gaps
 
 
 def responder_warning(request) -> dict:

@@ -1,17 +1,20 @@
-"""Rules for the account's keyword responders, shared by the forms, the banner and the worker."""
+"""Writes of the account's keyword responders, each an action checking every rule.
+
+The pages and the Django admin call these; the rules live here, nowhere else.
+"""
 
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass
 
-from django.db.models import Exists, OuterRef
+from django.core.exceptions import ValidationError
+from django.db import transaction
 
+from core.lengths import too_long
+from core.replies import reply_problem
 from core.text import has_bidi_controls, keyword_forms
 from crm.models import Account, Line
-from keywords.decisions import Decision, decide
 from keywords.matching import KeywordKind, builtin_kind, same_keyword
 from keywords.models import KeywordResponder, ResponderAction
-from keywords.selectors import responders_for_line
 
 MAX_KEYWORD_LENGTH = 30
 
@@ -21,16 +24,6 @@ BUILTIN_ACTION = {
     KeywordKind.OPT_IN: ResponderAction.OPT_IN,
     KeywordKind.HELP: ResponderAction.REPLY_ONLY,
 }
-
-
-def decide_for_line(line: Line, body: str, opt_out_type: str = "") -> Decision:
-    """What a message texted to this line means: the worker applies it, the tester shows it."""
-    return decide(
-        account=line.account,
-        body=body,
-        opt_out_type=opt_out_type,
-        responders=responders_for_line(line),
-    )
 
 
 def keyword_problem(keyword: str) -> str | None:
@@ -101,53 +94,145 @@ def conflicting_responders(
     return conflicts
 
 
-@dataclass(frozen=True)
-class CoverageGap:
-    """An opt-in or opt-out responder the account lacks, on these lines (empty: all of them)."""
-
-    action: str
-    lines: tuple[Line, ...]
-
-    @property
-    def label(self) -> str:
-        return ResponderAction(self.action).label.lower()
+MAX_KEYWORDS = 20
 
 
-def responder_coverage_gaps(account: Account) -> list[CoverageGap]:
-    """The opt-in and opt-out responders missing for some line, in one query (it runs on every
-    admin page). SPEC 4: carriers do not all handle the default keywords, so each line needs
-    the account's own."""
-    actions = (ResponderAction.OPT_IN, ResponderAction.OPT_OUT)
-    lines = list(
-        Line.objects.for_account(account)
-        .annotate(**{f"covered_{action}": _line_covered(account, action) for action in actions})
-        .order_by("name", "number")
+def responder_validate(
+    *,
+    account: Account,
+    name: str,
+    keywords: list[str],
+    lines: Iterable[Line],
+    action: str,
+    reply: str,
+    is_active: bool,
+    responder: KeywordResponder | None = None,
+) -> None:
+    """Every rule of a responder (SPEC section 3), with ValidationError keyed by field.
+
+    Keywords: at least one, at most 20, each usable, none twice (in any spelling that matches
+    the same messages), a built-in one only with its own effect, and none that another active
+    responder uses on a shared line. The reply: known placeholders, and short enough once
+    filled in. The lines: the account's own.
+    """
+    errors: dict[str, list[str]] = {}
+    if not name.strip():
+        errors["name"] = ["Give the responder a name."]
+    elif message := too_long(KeywordResponder, "name", name.strip()):
+        errors["name"] = message
+    if action not in ResponderAction.values:
+        errors["action"] = [f"Unknown action {action!r}."]
+    keyword_errors = _keyword_errors(keywords, action)
+    lines = list(lines)
+    if any(line.account_id != account.pk for line in lines):
+        errors["lines"] = ["Choose lines of this account."]
+    elif is_active and not keyword_errors:
+        keyword_errors += [
+            f"“{word}” is already a keyword of the active responder “{other.name}” on "
+            f"{_lines_label(other)}. Remove it there, or choose other lines."
+            for word, other in conflicting_responders(
+                account=account, keywords=keywords, lines=lines, exclude=responder
+            )
+        ]
+    if keyword_errors:
+        errors["keywords"] = keyword_errors
+    if message := too_long(KeywordResponder, "reply", reply):
+        errors["reply"] = message
+    elif problem := reply_problem(reply, account):
+        errors["reply"] = [problem]
+    if errors:
+        raise ValidationError(errors)
+
+
+def _keyword_errors(keywords: list[str], action: str) -> list[str]:
+    if not keywords:
+        return ["Enter at least one keyword."]
+    if len(keywords) > MAX_KEYWORDS:
+        return [f"At most {MAX_KEYWORDS} keywords per responder."]
+    problems = [problem for word in keywords if (problem := keyword_problem(word))]
+    for index, word in enumerate(keywords):
+        earlier = next((other for other in keywords[:index] if same_keyword(other, word)), None)
+        if earlier is not None:
+            problems.append(f"“{word}” is the same keyword as “{earlier}”.")
+    if problems or action not in ResponderAction.values:
+        return problems
+    return [problem for word in keywords if (problem := builtin_problem(word, action))]
+
+
+def _lines_label(responder: KeywordResponder) -> str:
+    names = [line.name for line in responder.lines.all()]
+    return ", ".join(names) if names else "all lines"
+
+
+@transaction.atomic
+def responder_save(
+    *,
+    account: Account,
+    name: str,
+    keywords: list[str],
+    lines: Iterable[Line],
+    action: str,
+    reply: str,
+    is_active: bool,
+    responder: KeywordResponder | None = None,
+) -> KeywordResponder:
+    """Create a responder, or change one, after checking every rule (`responder_validate`).
+
+    The account's row is locked first, so two admins saving responders with the same keyword
+    at once cannot both pass the conflict check.
+    """
+    Account.objects.select_for_update().filter(pk=account.pk).get()
+    lines = list(lines)
+    keywords = [word.strip() for word in keywords]
+    responder_validate(
+        account=account,
+        name=name,
+        keywords=keywords,
+        lines=lines,
+        action=action,
+        reply=reply,
+        is_active=is_active,
+        responder=responder,
     )
-    if not lines:
-        present = set(
-            KeywordResponder.objects.for_account(account)
-            .filter(is_active=True)
-            .values_list("action", flat=True)
+    responder = responder or KeywordResponder(account=account)
+    responder.name, responder.keywords, responder.action = name.strip(), keywords, action
+    responder.reply, responder.is_active = reply, is_active
+    responder.save()
+    responder.lines.set(lines)
+    return responder
+
+
+@transaction.atomic
+def responder_set_active(*, responder: KeywordResponder, is_active: bool) -> KeywordResponder:
+    """Switch a responder on or off; on only while its keywords are free on its lines."""
+    Account.objects.select_for_update().filter(pk=responder.account_id).get()
+    if is_active:
+        conflicts = conflicting_responders(
+            account=responder.account,
+            keywords=responder.keyword_list,
+            lines=responder.lines.all(),
+            exclude=responder,
         )
-        return [CoverageGap(action=action, lines=()) for action in actions if action not in present]
-    gaps = []
-    for action in actions:
-        missing = tuple(line for line in lines if not getattr(line, f"covered_{action}"))
-        if missing:
-            everywhere = len(missing) == len(lines)
-            gaps.append(CoverageGap(action=action, lines=() if everywhere else missing))
-    return gaps
+        if conflicts:
+            word, other = conflicts[0]
+            raise ValidationError(
+                {
+                    "is_active": f"“{responder.name}” stays off: “{word}” is a keyword of the "
+                    f"active responder “{other.name}” on a shared line."
+                }
+            )
+    responder.is_active = is_active
+    responder.save(update_fields=["is_active", "updated_at"])
+    return responder
 
 
-def _line_covered(account: Account, action: str) -> Exists:
-    """Whether an active responder with this action answers on the line (bound to it, or to
-    all lines)."""
-    through = KeywordResponder.lines.through
-    active = KeywordResponder.objects.filter(account=account, is_active=True, action=action)
-    bound_here = through.objects.filter(
-        line_id=OuterRef("pk"), keywordresponder__in=active.values("pk")
-    )
-    on_every_line = active.exclude(
-        Exists(through.objects.filter(keywordresponder_id=OuterRef("pk")))
-    )
-    return Exists(bound_here) | Exists(on_every_line)
+@transaction.atomic
+def responder_delete(*, responder: KeywordResponder) -> bool:
+    """Delete a responder; one that is evidence for recorded consent changes is switched off
+    instead, since the history must keep pointing at it. Whether it was deleted."""
+    if responder.consent_events.exists():
+        responder.is_active = False
+        responder.save(update_fields=["is_active", "updated_at"])
+        return False
+    responder.delete()
+    return True

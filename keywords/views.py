@@ -1,20 +1,22 @@
 """Keyword Responders (admins): the list with the built-in keywords, the form, the tester."""
 
 from django.contrib import messages
-from django.db.models import ProtectedError
+from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse, reverse_lazy
 from django.views import View
-from django.views.generic import CreateView, DeleteView, ListView, UpdateView
+from django.views.generic import DeleteView, FormView, ListView
 
+from core.action_forms import ActionFormMixin, ObjectActionFormMixin
 from core.htmx import FragmentForHtmxMixin
 from core.replies import render_reply
 from crm.roles import MANAGE_ACCOUNT, perm
 from crm.scoping import AccountPermissionMixin
 from keywords.forms import ResponderForm, TesterForm
 from keywords.matching import BUILTIN_KEYWORDS, KeywordKind
-from keywords.models import KeywordResponder
-from keywords.services import conflicting_responders, decide_for_line
+from keywords.models import KeywordResponder, ResponderAction
+from keywords.selectors import decide_for_line
+from keywords.services import responder_delete, responder_save, responder_set_active
 
 
 class RespondersMixin(AccountPermissionMixin):
@@ -64,26 +66,40 @@ def _builtin_rows(account) -> list[dict]:
     ]
 
 
-class ResponderFormMixin(RespondersMixin):
+class ResponderFormMixin(ActionFormMixin):
     form_class = ResponderForm
     template_name = "keywords/responder_form.html"
-    success_url = reverse_lazy("responders")
 
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "account": self.request.account}
 
-    def form_valid(self, form):
-        messages.success(self.request, f"Responder “{form.instance.name}” saved.")
-        return super().form_valid(form)
+    def get_success_url(self) -> str:
+        messages.success(self.request, f"Responder “{self.object.name}” saved.")
+        return reverse("responders")
 
 
-class ResponderCreateView(ResponderFormMixin, CreateView):
-    def get_initial(self):
-        return {"action": self.request.GET.get("action"), "is_active": True}
+class ResponderCreateView(RespondersMixin, ResponderFormMixin, FormView):
+    def get_initial(self) -> dict:
+        action = self.request.GET.get("action")
+        consent = action in (ResponderAction.OPT_IN, ResponderAction.OPT_OUT)
+        return {
+            "is_active": True,
+            "updates_consent": consent,
+            "direction": action if consent else "",
+        }
+
+    def perform(self, form) -> KeywordResponder:
+        return responder_save(account=self.request.account, **form.action_arguments())
 
 
-class ResponderUpdateView(ResponderFormMixin, UpdateView):
-    pass
+class ResponderUpdateView(RespondersMixin, ObjectActionFormMixin, ResponderFormMixin, FormView):
+    def get_initial(self) -> dict:
+        return ResponderForm.initial_for(self.object)
+
+    def perform(self, form) -> KeywordResponder:
+        return responder_save(
+            account=self.request.account, responder=self.object, **form.action_arguments()
+        )
 
 
 class ResponderDeleteView(RespondersMixin, DeleteView):
@@ -101,18 +117,14 @@ class ResponderDeleteView(RespondersMixin, DeleteView):
 
     def form_valid(self, form):
         responder = self.object
-        try:
-            responder.delete()
-        except ProtectedError:
-            responder.is_active = False
-            responder.save(update_fields=["is_active", "updated_at"])
+        if responder_delete(responder=responder):
+            messages.success(self.request, f"Responder “{responder.name}” deleted.")
+        else:
             messages.success(
                 self.request,
                 f"“{responder.name}” is evidence for recorded consent changes, so it was switched "
                 "off instead of deleted.",
             )
-        else:
-            messages.success(self.request, f"Responder “{responder.name}” deleted.")
         return redirect(self.success_url)
 
 
@@ -122,26 +134,11 @@ class ResponderActiveView(RespondersMixin, View):
     def post(self, request, pk: int):
         responder = get_object_or_404(self.get_queryset().prefetch_related("lines"), pk=pk)
         turn_on = request.POST.get("is_active") == "true"
-        conflicts = (
-            conflicting_responders(
-                account=request.account,
-                keywords=responder.keyword_list,
-                lines=responder.lines.all(),
-                exclude=responder,
-            )
-            if turn_on
-            else []
-        )
-        if conflicts:
-            word, other = conflicts[0]
-            messages.error(
-                request,
-                f"“{responder.name}” stays off: “{word}” is a keyword of the active responder "
-                f"“{other.name}” on a shared line.",
-            )
+        try:
+            responder_set_active(responder=responder, is_active=turn_on)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
         else:
-            responder.is_active = turn_on
-            responder.save(update_fields=["is_active", "updated_at"])
             state = "on" if turn_on else "off"
             messages.success(request, f"Responder “{responder.name}” switched {state}.")
         return redirect(reverse("responders"))

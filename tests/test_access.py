@@ -55,7 +55,7 @@ def test_overview_query_count_does_not_grow_with_lines(
     counts = []
     for extra in (1, 20):
         for n in range(extra):
-            account.lines.create(number=f"+1415555{len(counts)}{n:03d}", name=f"L{n}")
+            account.lines.create(number=f"+1415555{len(counts)}{n:03d}", name=f"L{extra}-{n}")
         with django_assert_max_num_queries(20) as captured:
             assert client.get(reverse("home")).status_code == 200
         counts.append(len(captured))

@@ -79,7 +79,7 @@ OUT, IN = ConsentStatus.OPTED_OUT, ConsentStatus.OPTED_IN
 CONFIRMATION_WINDOW = timedelta(minutes=5)  # SPEC 6
 PHONES = ("+12025550143", "+12025550144", "+12025550145")
 KNOWN_CONTACTS = 2  # in the CRM with a conversation on each line; the last one texts first
-PANEL_ACTIONS = ["agent opt_out", "admin opt_in", "agent opt_in"]
+PANEL_ACTIONS = ["agent opted_out", "admin opted_in", "agent opted_in"]
 CONTACTS = st.sampled_from([0, 0, 0, 1, 2])  # the first more often: more interleavings per pair
 LINES = st.sampled_from([0, 0, 0, 1])  # 0: block opted out, 1: require opt-in
 SECOND = timedelta(seconds=1)
@@ -408,7 +408,7 @@ class ConsentMachine(RuleBasedStateMachine):
 
     # --- agents on the Conversations page ------------------------------------------------------
 
-    def record_from_panel(self, user, contact: int, line: int, action: str, note: str):
+    def record_from_panel(self, user, contact: int, line: int, status: str, note: str):
         """What the contact panel's form does (ConversationConsentView): the event recorded,
         or None when refused or when there is no conversation to open yet."""
         conversation = self.conversation(contact, line)
@@ -417,14 +417,13 @@ class ConsentMachine(RuleBasedStateMachine):
         last = ConsentEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
         try:
             conversation_record_consent(
-                conversation=conversation, user=user, action=action, note=note
+                conversation=conversation, user=user, status=status, note=note
             )
         except (ValidationError, PermissionDenied):
-            assert (user, action) == (self.world.agent, "opt_in")
+            assert (user, status) == (self.world.agent, IN)
             assert not ConsentEvent.objects.filter(pk__gt=last).exists()
             return None
         [event] = ConsentEvent.objects.filter(pk__gt=last)
-        status = OUT if action == "opt_out" else IN
         outcome = self.record((contact, line), status, event)
         assert (event.status, event.source, event.user_id) == (status, ConsentSource.AGENT, user.pk)
         assert (event.occurred_at, event.outcome) == (self.clock.now, outcome)
@@ -434,10 +433,10 @@ class ConsentMachine(RuleBasedStateMachine):
     def staff_record_consent(self, wait, contact, line, who):
         """An agent records an opt-out; an admin an opt-in, which an agent may not."""
         self.clock.now += wait
-        role, action = who.split(" ")
+        role, status = who.split(" ")
         user = self.world.admin if role == "admin" else self.world.agent
-        event = self.record_from_panel(user, contact, line, action, "Asked by phone.")
-        if role == "agent" and action == "opt_in":
+        event = self.record_from_panel(user, contact, line, status, "Asked by phone.")
+        if role == "agent" and status == IN:
             assert event is None
 
     @rule(wait=WAITS, contact=CONTACTS, line=LINES)

@@ -191,7 +191,7 @@ def test_an_agent_records_an_opt_out_with_a_note_and_sees_the_badge_change(
 ):
     conversation = conversation_with(account, line, "+12025550101", "Olive")
     response = agent_client.post(
-        consent_url(conversation), {"action": "opt_out", "note": "Asked by phone"}, follow=True
+        consent_url(conversation), {"consent": "opted_out", "note": "Asked by phone"}, follow=True
     )
     page = response.content.decode()
     assert "Recorded." in page
@@ -208,13 +208,19 @@ def test_agents_cannot_record_an_opt_in_admins_can_with_evidence(
     client.force_login(agent)
     page = client.get(reverse("conversation", args=[conversation.pk])).content.decode()
     assert "Record an opt-in" not in page
-    denied = client.post(consent_url(conversation), {"action": "opt_in", "note": "x"}, follow=True)
+    denied = client.post(
+        consent_url(conversation), {"consent": "opted_in", "note": "x"}, follow=True
+    )
     assert "Only an admin can opt a contact in by hand." in denied.content.decode()
 
     client.force_login(admin_user)
-    no_note = client.post(consent_url(conversation), {"action": "opt_in", "note": ""}, follow=True)
+    no_note = client.post(
+        consent_url(conversation), {"consent": "opted_in", "note": ""}, follow=True
+    )
     assert "needs a note of the evidence" in no_note.content.decode()
-    client.post(consent_url(conversation), {"action": "opt_in", "note": "Signed form 2026-11-02"})
+    client.post(
+        consent_url(conversation), {"consent": "opted_in", "note": "Signed form 2026-11-02"}
+    )
     assert ConsentEvent.objects.latest("recorded_at").outcome == ConsentOutcome.CHANGED
     assert (
         "badge-in" in client.get(reverse("conversation", args=[conversation.pk])).content.decode()
@@ -222,10 +228,10 @@ def test_agents_cannot_record_an_opt_in_admins_can_with_evidence(
 
 
 @pytest.mark.parametrize(
-    ("action", "status"), [("confirm_revocation", ConsentStatus.OPTED_OUT), ("dismiss_flag", None)]
+    ("decision", "status"), [("confirm", ConsentStatus.OPTED_OUT), ("dismiss", None)]
 )
 def test_a_flagged_conversation_shows_the_banner_and_the_agent_decides(
-    agent_client, account, line, agent, action, status
+    agent_client, account, line, agent, decision, status
 ):
     conversation = conversation_with(account, line, "+12025550101", body="please remove me")
     conversation.flagged_message = Message.objects.get()
@@ -233,7 +239,9 @@ def test_a_flagged_conversation_shows_the_banner_and_the_agent_decides(
     page = agent_client.get(reverse("conversation", args=[conversation.pk])).content.decode()
     assert "This message may ask to stop messages" in page
     assert "“please remove me”" in page
-    agent_client.post(consent_url(conversation), {"action": action})
+    agent_client.post(
+        reverse("conversation-review", args=[conversation.pk]), {"decision": decision}
+    )
     conversation.refresh_from_db()
     assert conversation.flagged_message is None
     current = Consent.objects.filter(contact=conversation.contact, line=line).first()
@@ -247,5 +255,5 @@ def test_consent_actions_on_another_accounts_conversation_are_404(
     agent_client, other_account, other_line
 ):
     foreign = conversation_with(other_account, other_line, "+12025550101")
-    assert agent_client.post(consent_url(foreign), {"action": "opt_out"}).status_code == 404
+    assert agent_client.post(consent_url(foreign), {"consent": "opted_out"}).status_code == 404
     assert not ConsentEvent.objects.exists()

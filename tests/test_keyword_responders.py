@@ -10,7 +10,7 @@ from conversations.models import Direction, Message
 from crm import consent
 from crm.models import ConsentSource, ConsentStatus, Contact, Line
 from keywords.models import KeywordResponder, ResponderAction
-from keywords.services import decide_for_line
+from keywords.selectors import decide_for_line
 from tests.conftest import inbound_message
 from tests.webhook_client import inbound_params
 

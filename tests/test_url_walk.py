@@ -65,6 +65,7 @@ DECISIONS = {
     "conversations": Decision(EVERY_ROLE),
     "conversation": Decision(EVERY_ROLE, post=200, obj="conversation"),
     "conversation-consent": Decision(EVERY_ROLE, get=None, post=302, obj="conversation"),
+    "conversation-review": Decision(EVERY_ROLE, get=None, post=302, obj="conversation"),
     "conversation-status": Decision(EVERY_ROLE, get=None, post=302, obj="conversation"),
     "conversation-message": Decision(EVERY_ROLE, get=302, obj="message"),
     "account-settings": Decision(ACCOUNT_ADMINS, post=200),
@@ -158,7 +159,8 @@ def assert_no_trace_of_the_other_account(response):
 MEANINGFUL_POST = {
     "status": "closed",
     "is_active": "false",
-    "action": "opt_in",
+    "consent": "opted_in",
+    "decision": "dismiss",
     "note": "walked",
     "body": "Walked in",
     "name": "Walked",

@@ -1,0 +1,56 @@
+"""Pages whose forms only parse: the action function decides, and its errors come back.
+
+Action functions raise ValidationError keyed by field (`{"phone": [...]}`); `show_on_form`
+puts each message on its field, or above the form for a key the form has no field for.
+"""
+
+from collections.abc import Callable
+
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.forms import BaseForm
+from django.http import HttpResponseRedirect
+from django.views.generic.detail import SingleObjectMixin
+
+
+def show_on_form(form: BaseForm, error: ValidationError) -> None:
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    for field, errors in error.error_dict.items():
+        form.add_error(field if field in form.fields else NON_FIELD_ERRORS, errors)
+
+
+def performed(form: BaseForm, action: Callable[[], object]) -> bool:
+    """Run the action; False, with its refusal shown on the form, when it refuses."""
+    try:
+        action()
+    except ValidationError as error:
+        show_on_form(form, error)
+        return False
+    return True
+
+
+class ActionFormMixin:
+    """A form view whose valid form is handed to `perform(form)`, the view's call of its action
+    function; a ValidationError from the action shows on the form as if the form had found it."""
+
+    def form_valid(self, form):
+        try:
+            self.object = self.perform(form)
+        except ValidationError as error:
+            show_on_form(form, error)
+            return self.form_invalid(form)
+        return HttpResponseRedirect(self.get_success_url())
+
+
+class ObjectActionFormMixin(SingleObjectMixin):
+    """A form view about one existing object, found (and scoped) before the form is read, as
+    Django's UpdateView does; put the view's scoping mixin first, for its `get_queryset`."""
+
+    def get(self, request, *args, **kwargs):
+        self.object = self.get_object()
+        return super().get(request, *args, **kwargs)
+
+    def post(self, request, *args, **kwargs):
+        self.object = self.get_object()
+        return super().post(request, *args, **kwargs)

@@ -166,15 +166,32 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
-# A broker that is down must not hold a webhook up: give up publishing quickly (the message is
-# stored and the sweep queues it later).
+# A broker that is down or hangs must not hold a request up: each attempt to publish gives up
+# within about 0.3 s (connect and reply timeouts, no retries; kombu copies the publish retry
+# policy into the connection, so both are zero), and core.queueing stops trying for a while
+# after a failure. What was stored waits for the sweep. The pool holds a producer for every
+# thread of a web process, so threads never queue for one. The health check lets a worker drop
+# a connection that stopped answering.
+CELERY_BROKER_CONNECTION_TIMEOUT = 0.5
+CELERY_BROKER_POOL_LIMIT = 64
+CELERY_TASK_PUBLISH_RETRY = True
 CELERY_TASK_PUBLISH_RETRY_POLICY = {
-    "max_retries": 2,
+    "max_retries": 0,
     "interval_start": 0,
-    "interval_step": 0.1,
-    "interval_max": 0.2,
+    "interval_step": 0,
+    "interval_max": 0,
 }
-CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 0.5}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": 0.3,
+    "socket_timeout": 0.3,
+    "retry_on_timeout": False,
+    "max_retries": 0,
+    "interval_start": 0,
+    "interval_step": 0,
+    "interval_max": 0,
+    "connect_retries_timeout": 0.5,
+    "health_check_interval": 25,
+}
 CELERY_BEAT_SCHEDULE = {
     "sweep-pending-messages": {
         "task": "conversations.tasks.sweep_pending_messages",

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from conversations.backends import locmem
 from conversations.models import Conversation, Direction, Message, MessageStatus
+from core import queueing
 from crm import consent
 from crm.import_files import read_upload
 from crm.imports import contact_import_create
@@ -50,6 +51,12 @@ def pytest_sessionfinish(session, exitstatus):
 def empty_cache():
     """Failure counters (rate limits) never carry over from one test to the next."""
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def broker_not_paused(monkeypatch):
+    """A broker failure one test provoked does not pause publishing in the next."""
+    monkeypatch.setattr(queueing, "_paused_until", 0.0)
 
 
 @pytest.fixture

@@ -60,9 +60,7 @@ def test_a_contacts_number_cannot_change_once_it_has_consent_history(
     assert contact.phone == "+12025550143"
 
 
-def test_a_contact_without_history_is_corrected_and_its_number_normalised(
-    staff_client, contact
-):
+def test_a_contact_without_history_is_corrected_and_its_number_normalised(staff_client, contact):
     response = staff_client.post(
         change_url(contact), contact_form(contact, phone="(202) 555-0199", name="Ada King")
     )
@@ -73,9 +71,10 @@ def test_a_contact_without_history_is_corrected_and_its_number_normalised(
 
 def test_an_added_contact_follows_the_contact_rules(staff_client, account, contact):
     data = contact_form(Contact(phone="202-555-0143"), account=account.pk, name="Twin")
-    assert "Another contact already has this number." in errors(
-        staff_client.post(add_url(Contact), data)
-    )["phone"]
+    assert (
+        "Another contact already has this number."
+        in errors(staff_client.post(add_url(Contact), data))["phone"]
+    )
     data = contact_form(Contact(phone="not a phone"), account=account.pk)
     assert "is not a phone number" in errors(staff_client.post(add_url(Contact), data))["phone"]
     assert Contact.objects.count() == 1

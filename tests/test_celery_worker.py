@@ -16,6 +16,7 @@ from capacity_sms.celery import app
 from conversations.models import Direction, Message, MessageStatus, Purpose
 from conversations.sending import SendBlocked, send_message
 from conversations.tasks import sweep_pending_messages
+from core import queueing
 from crm import consent
 from crm.models import (
     Consent,
@@ -26,6 +27,7 @@ from crm.models import (
     ContactImport,
     ImportStatus,
 )
+from tests.celery_broker import use_broker
 from tests.webhook_client import inbound_params, post_inbound
 
 pytestmark = [
@@ -34,15 +36,6 @@ pytestmark = [
     pytest.mark.usefixtures("signed_account"),
 ]
 CLOSED_PORT_BROKER = "redis://127.0.0.1:1/0"
-
-
-def use_broker(url: str | None, *, eager: bool) -> None:
-    """Point the Celery app at another broker, dropping the pooled connections to the old one."""
-    if url is not None:
-        app.conf.broker_url = url
-    app.conf.task_always_eager = eager
-    app._pool = None
-    app.amqp._producer_pool = None
 
 
 @pytest.fixture
@@ -105,7 +98,7 @@ def test_signed_stop_through_the_worker_opts_out_that_line_only(
 
 
 def test_with_redis_down_the_webhook_answers_fast_and_the_sweep_processes_once(
-    redis_broker, line, outbox
+    redis_broker, line, outbox, monkeypatch
 ):
     use_broker(CLOSED_PORT_BROKER, eager=False)
     started = time.monotonic()
@@ -117,6 +110,8 @@ def test_with_redis_down_the_webhook_answers_fast_and_the_sweep_processes_once(
     assert stored.status == MessageStatus.RECEIVED
 
     use_broker(redis_broker, eager=False)
+    # The worker below runs in this process; a real one has no pause of its own to wait out.
+    monkeypatch.setattr(queueing, "_paused_until", 0.0)
     app.control.purge()
     Message.objects.filter(pk=stored.pk).update(created_at=timezone.now() - timedelta(minutes=2))
     with start_worker(app, perform_ping_check=False, shutdown_timeout=20):

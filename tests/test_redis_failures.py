@@ -6,12 +6,22 @@ tests use too: every call that reaches it must give up within a fraction of a se
 """
 
 import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
+from capacity_sms.celery import app
 from capacity_sms.settings import redis_cache
-from conversations.models import Message
+from conversations.models import Direction, Message, MessageStatus
+from conversations.tasks import sweep_pending_messages
+from core import queueing
+from crm.models import ConsentEvent
+from tests.celery_broker import use_broker
 from tests.stuck_servers import hanging_server, refusing_url
 from tests.webhook_client import inbound_params, post_inbound
 
@@ -61,3 +71,75 @@ def test_bad_signatures_are_refused_when_the_cache_is_broken(
     signed = post_inbound(client, inbound_params(line))
     assert signed.status_code == 200
     assert Message.objects.count() == 1
+
+
+@pytest.fixture(params=["hanging", "refusing"])
+def broken_broker(request):
+    """Celery publishing for real (not in-process) to a broker that never answers, or that
+    refuses connections; in-process again afterwards."""
+    original = app.conf.broker_url
+    if request.param == "refusing":
+        use_broker(refusing_url(), eager=False)
+        yield request.param
+    else:
+        with hanging_server() as url:
+            use_broker(url, eager=False)
+            yield request.param
+    use_broker(original, eager=True)
+
+
+def test_with_the_broker_broken_webhooks_answer_at_once_and_the_sweep_loses_nothing(
+    client,
+    signed_account,
+    line,
+    outbox,
+    broken_broker,
+    deliver,
+    caplog,
+    django_capture_on_commit_callbacks,
+    monkeypatch,
+):
+    for _ in range(5):
+        response, seconds = timed(lambda: deliver(client, inbound_params(line, body="STOP")))
+        assert response.status_code == 200
+        assert seconds < 1
+    assert "Broker unavailable" in caplog.text
+    stored = Message.objects.filter(direction=Direction.INBOUND)
+    assert [message.status for message in stored] == [MessageStatus.RECEIVED] * 5
+
+    use_broker(None, eager=True)  # the broker is back, and the sweep runs in a worker,
+    monkeypatch.setattr(queueing, "_paused_until", 0.0)  # a process with no pause of its own
+    stored.update(created_at=timezone.now() - timedelta(minutes=2))
+    with django_capture_on_commit_callbacks(execute=True):
+        sweep_pending_messages.apply()
+    assert set(stored.values_list("status", flat=True)) == {MessageStatus.PROCESSED}
+    assert ConsentEvent.objects.count() == 5
+    assert len(outbox) == 1  # one opt-out confirmation for the one opt-out
+
+
+@pytest.mark.postgres  # SQLite's in-memory test database locks whole tables across threads
+@pytest.mark.django_db(transaction=True)
+def test_a_burst_of_webhooks_with_the_broker_hanging_leaves_pages_working(
+    signed_account, line, agent
+):
+    def webhook(number: int) -> tuple[int, float]:
+        try:
+            sender = f"+120255501{number:02d}"
+            response, seconds = timed(
+                lambda: post_inbound(Client(), inbound_params(line, sender=sender, body="Hi"))
+            )
+            return response.status_code, seconds
+        finally:
+            connection.close()
+
+    original = app.conf.broker_url
+    with hanging_server() as url, ThreadPoolExecutor(max_workers=12) as pool:
+        use_broker(url, eager=False)
+        try:
+            answers = list(pool.map(webhook, range(12)))
+            login, login_seconds = timed(lambda: Client().get(reverse("login")))
+        finally:
+            use_broker(original, eager=True)
+    assert all(status == 200 and seconds < 1 for status, seconds in answers), answers
+    assert (login.status_code, login_seconds < 1) == (200, True)
+    assert Message.objects.filter(status=MessageStatus.RECEIVED).count() == 12

@@ -1,27 +1,55 @@
 """Demo data: one account with lines, contacts, conversations and a consent history.
 
+Nothing here writes around the product: every text comes in through the webhook's own service
+and is processed as the worker processes it, every reply and agent message goes through the
+send gate, and every consent change through the consent engine. The history is played out on
+the demo's own clock, contact by contact, at the moments it happened; so a contact who opted
+out has only blocked attempts after that, exactly as the product would have it.
+
 Deterministic (a fixed random seed) and idempotent: every object is found by its natural key
-first, and history is only written for contacts this run created.
+first, and history is only played for contacts this run created.
 """
 
+import logging
 import random
+import unicodedata
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from celery import current_app
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 
-from conversations.models import Direction, Message, MessageStatus
-from conversations.services import conversation_touch
+from conversations import inbound, sending
+from conversations.models import Message, MessageStatus
+from conversations.services import conversation_record_consent, conversation_touch
 from crm import consent
-from crm.gate import Purpose
-from crm.models import Account, ConsentPolicy, ConsentSource, ConsentStatus, Contact, Line
+from crm.models import (
+    Account,
+    ConsentEvent,
+    ConsentPolicy,
+    ConsentSource,
+    ConsentStatus,
+    Contact,
+    Line,
+)
 from crm.roles import Role
-from crm.services import contact_get_or_create, membership_set
+from crm.services import (
+    account_create,
+    account_credentials_update,
+    account_settings_update,
+    contact_create,
+    line_create,
+    membership_set,
+)
 from keywords.models import KeywordResponder, ResponderAction
+from keywords.services import responder_save
 
 ACCOUNT_NAME = "Bayside Dental"
+HELP_CONTACT = "(415) 555-0199 or hello@example.com"
 DEMO_PASSWORD = "demo-password"  # noqa: S105  (printed for people trying the demo)
 DEMO_TWILIO_TOKEN = "demo-twilio-auth-token"  # noqa: S105  (signs simulated texts in the demo)
 CONTACT_COUNT = 300
@@ -68,6 +96,30 @@ CHAT = (
     ("outbound", "No problem, thanks for letting us know."),
 )
 
+RESPONDERS = (
+    (
+        "Join reminders",
+        ["JOIN", "REMIND ME"],
+        ResponderAction.OPT_IN,
+        "Reminders",
+        "You're in! We'll text appointment reminders. Reply STOP to end.",
+    ),
+    (
+        "Stop everything",
+        ["NOMORE", "NO MORE"],
+        ResponderAction.OPT_OUT,
+        None,
+        "You won't get any more texts from Bayside Dental.",
+    ),
+    (
+        "Opening hours",
+        ["HOURS"],
+        ResponderAction.REPLY_ONLY,
+        None,
+        "We're open Mon-Fri 8am-6pm and Sat 9am-1pm.",
+    ),
+)
+
 
 @dataclass
 class DemoSummary:
@@ -79,65 +131,113 @@ class DemoSummary:
 def seed_demo() -> DemoSummary:
     rng = random.Random(2026)
     now = timezone.now().replace(microsecond=0)
-    with transaction.atomic():
-        account, _ = Account.objects.get_or_create(
-            name=ACCOUNT_NAME,
-            defaults={
-                "help_contact": "(415) 555-0199 or hello@example.com",
-                "twilio_auth_token": DEMO_TWILIO_TOKEN,
-            },
-        )
-        lines = [
-            Line.objects.get_or_create(
-                number=number, defaults={"account": account, "name": name, "consent_policy": policy}
-            )[0]
-            for name, number, policy in LINES
-        ]
-        users = _seed_users(account)
-        _seed_responders(account, lines)
-        created = _seed_contacts(account, rng)
-        events = 0
+    account = _seed_account()
+    lines = [_seed_line(account, *line) for line in LINES]
+    users = _seed_users(account)
+    _seed_responders(account, {line.name: line for line in lines})
+    created = _seed_contacts(account, rng)
+    events_before = ConsentEvent.objects.filter(contact__account=account).count()
+    with played_on_demo_clock() as clock:
         for contact in created:
-            events += _seed_history(contact, lines, users, rng, now)
-    return DemoSummary(account=account, contacts_created=len(created), events_created=events)
+            for when, step in sorted(_history(contact, lines, users, rng, now)):
+                clock.now = when
+                step()
+    events = ConsentEvent.objects.filter(contact__account=account).count()
+    return DemoSummary(
+        account=account, contacts_created=len(created), events_created=events - events_before
+    )
 
 
-def _seed_users(account: Account) -> dict[str, object]:
+class DemoClock:
+    """`timezone.now` while the demo plays its history: the moment being played."""
+
+    def __init__(self):
+        self.now = timezone.now()
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@contextmanager
+def played_on_demo_clock() -> Iterator[DemoClock]:
+    """Run the product's code at the demo's moments, tasks in this process.
+
+    Messages, events and replies are stamped by the clock, as they would have been at the
+    time. The demo does the worker's part itself (processing, delivering), and nothing is
+    published to a broker, where a worker living in the present would find every opt-out
+    confirmation minutes late: queued tasks run in this process, finding the work done. The
+    console backend's and Celery's line per text and task are muted.
+    """
+    clock = DemoClock()
+    real_now, eager = timezone.now, current_app.conf.task_always_eager
+    chatty = [logging.getLogger(name) for name in ("capacity_sms.sms", "celery.app.trace")]
+    levels = [log.level for log in chatty]
+    timezone.now, current_app.conf.task_always_eager = clock, True
+    for log in chatty:
+        log.setLevel(logging.WARNING)
+    try:
+        yield clock
+    finally:
+        timezone.now, current_app.conf.task_always_eager = real_now, eager
+        for log, level in zip(chatty, levels, strict=True):
+            log.setLevel(level)
+
+
+def _seed_account() -> Account:
+    account = Account.objects.filter(name=ACCOUNT_NAME).first()
+    if account is not None:
+        return account
+    account = account_create(name=ACCOUNT_NAME, help_contact=HELP_CONTACT)
+    account_credentials_update(
+        account=account, twilio_account_sid="", twilio_auth_token=DEMO_TWILIO_TOKEN
+    )
+    return account_settings_update(
+        account=account,
+        name=account.name,
+        help_contact=account.help_contact,
+        opt_out_reply=account.opt_out_reply,
+        opt_in_reply=account.opt_in_reply,
+        help_reply=account.help_reply,
+        revocation_policy=account.revocation_policy,
+    )
+
+
+def _seed_line(account: Account, name: str, number: str, policy: str) -> Line:
+    return Line.objects.filter(number=number).first() or line_create(
+        account=account, number=number, name=name, consent_policy=policy
+    )
+
+
+def _seed_users(account: Account) -> dict[str, AbstractBaseUser]:
     user_model = get_user_model()
     users = {}
     for username, role, is_staff in USERS:
-        user, created = user_model.objects.get_or_create(
-            username=username,
-            defaults={"email": f"{username}@example.com", "is_staff": is_staff},
-        )
-        if created:
-            user.is_superuser = is_staff
-            user.set_password(DEMO_PASSWORD)
-            user.save()
+        user = user_model.objects.filter(username=username).first()
+        if user is None:
+            user = user_model.objects.create_user(
+                username=username,
+                email=f"{username}@example.com",
+                password=DEMO_PASSWORD,
+                is_staff=is_staff,
+                is_superuser=is_staff,
+            )
             membership_set(user=user, account=account, role=role)
         users[username] = user
     return users
 
 
-def _seed_responders(account: Account, lines: list[Line]) -> None:
-    responders = (
-        ("Join reminders", ["JOIN", "REMIND ME"], ResponderAction.OPT_IN, [lines[1]]),
-        ("Stop everything", ["NOMORE", "NO MORE"], ResponderAction.OPT_OUT, []),
-        ("Opening hours", ["HOURS"], ResponderAction.REPLY_ONLY, []),
-    )
-    replies = {
-        ResponderAction.OPT_IN: "You're in! We'll text appointment reminders. Reply STOP to end.",
-        ResponderAction.OPT_OUT: "You won't get any more texts from Bayside Dental.",
-        ResponderAction.REPLY_ONLY: "We're open Mon-Fri 8am-6pm and Sat 9am-1pm.",
-    }
-    for name, keywords, action, on_lines in responders:
-        responder, created = KeywordResponder.objects.get_or_create(
-            account=account,
-            name=name,
-            defaults={"keywords": keywords, "action": action, "reply": replies[action]},
-        )
-        if created:
-            responder.lines.set(on_lines)
+def _seed_responders(account: Account, lines: dict[str, Line]) -> None:
+    for name, keywords, action, line_name, reply in RESPONDERS:
+        if not KeywordResponder.objects.filter(account=account, name=name).exists():
+            responder_save(
+                account=account,
+                name=name,
+                keywords=keywords,
+                lines=[lines[line_name]] if line_name else [],
+                action=action,
+                reply=reply,
+                is_active=True,
+            )
 
 
 def _seed_contacts(account: Account, rng: random.Random) -> list[Contact]:
@@ -147,18 +247,21 @@ def _seed_contacts(account: Account, rng: random.Random) -> list[Contact]:
     created = []
     for number in numbers:
         first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
-        email = f"{first}.{last}@example.com".lower().replace("'", "") if rng.random() < 0.6 else ""
-        contact, is_new = contact_get_or_create(
-            account=account, phone=number, name=f"{first} {last}", email=email
-        )
-        if is_new:
-            created.append(contact)
+        email = _email(first, last) if rng.random() < 0.6 else ""
+        if not Contact.objects.filter(account=account, phone=number).exists():
+            created.append(
+                contact_create(account=account, phone=number, name=f"{first} {last}", email=email)
+            )
     return created
 
 
-def _seed_history(contact, lines, users, rng: random.Random, now: datetime) -> int:
-    """A few consent changes per line (or none: Not Defined), with their evidence."""
-    events = 0
+Step = tuple[datetime, Callable[[], None]]
+
+
+def _history(contact, lines, users, rng: random.Random, now: datetime) -> list[Step]:
+    """What happened to the contact, as steps to play at their moments: a few consent changes
+    per line (or none: Not Defined), and perhaps a chat with the front desk lately."""
+    steps: list[Step] = []
     for line in lines:
         if rng.random() < 0.3:
             continue
@@ -167,8 +270,7 @@ def _seed_history(contact, lines, users, rng: random.Random, now: datetime) -> i
         for _ in range(rng.choice([1, 1, 2, 3, 4])):
             if when >= now - timedelta(minutes=1):
                 break
-            _record(contact, line, status, users, rng, when)
-            events += 1
+            steps.append((when, _consent_change(contact, line, status, users, rng)))
             when += timedelta(days=rng.randint(1, 15), minutes=rng.randint(0, 600))
             status = (
                 ConsentStatus.OPTED_OUT
@@ -176,81 +278,88 @@ def _seed_history(contact, lines, users, rng: random.Random, now: datetime) -> i
                 else ConsentStatus.OPTED_IN
             )
     if rng.random() < 0.4:
-        _seed_chat(contact, lines[0], rng, now)
-    return events
+        steps += _chat(contact, lines[0], users["agent"], rng, now)
+    return steps
 
 
-def _record(contact, line, status, users, rng: random.Random, when: datetime) -> None:
+def _consent_change(contact, line, status, users, rng: random.Random) -> Callable[[], None]:
+    """A consent change as it reaches the product: a keyword texted in, an agent's note of a
+    phone call, or a status from the business's earlier records."""
     kind = rng.random()
     if status == ConsentStatus.OPTED_OUT and kind < 0.15:
-        consent.opt_out(
-            contact=contact,
-            line=line,
-            source=ConsentSource.AGENT,
+        return lambda: conversation_record_consent(
+            conversation=conversation_touch(contact=contact, line=line, at=timezone.now()),
             user=users["agent"],
+            status=ConsentStatus.OPTED_OUT,
             note="Asked by phone not to be texted.",
-            occurred_at=when,
         )
-    elif kind < 0.3:
-        consent.record_consent(
+    if kind < 0.3:
+        return lambda: consent.record_consent(
             contact=contact,
             line=line,
             status=status,
             source=ConsentSource.IMPORT,
             note="previous-provider-export.csv",
-            occurred_at=when,
         )
-    else:
-        keyword = "STOP" if status == ConsentStatus.OPTED_OUT else rng.choice(["START", "YES"])
-        message = _message(contact, line, Direction.INBOUND, keyword, when)
-        consent.record_consent(
-            contact=contact,
-            line=line,
-            status=status,
-            source=ConsentSource.KEYWORD,
-            message=message,
-            keyword=keyword,
-            occurred_at=when,
-        )
-        account = line.account
-        template = (
-            account.opt_out_reply if status == ConsentStatus.OPTED_OUT else account.opt_in_reply
-        )
-        purpose = (
-            Purpose.OPT_OUT_CONFIRMATION if status == ConsentStatus.OPTED_OUT else Purpose.MESSAGE
-        )
-        _message(
-            contact,
-            line,
-            Direction.OUTBOUND,
-            template.format(account=account.name, help_contact=account.help_contact),
-            when + timedelta(seconds=2),
-            purpose=purpose,
-        )
+    keyword = "STOP" if status == ConsentStatus.OPTED_OUT else rng.choice(["START", "YES"])
+    sid = _sid(rng)
+    return lambda: _text_in(contact, line, keyword, sid)
 
 
-def _seed_chat(contact, line, rng: random.Random, now: datetime) -> None:
+def _chat(contact, line, agent, rng: random.Random, now: datetime) -> list[Step]:
+    """A short exchange with the front desk in the last ten days; the desk's answers go
+    through the gate like any agent's, so an opted-out contact's are refused."""
     when = now - timedelta(days=rng.randint(0, 10), hours=3, minutes=rng.randint(0, 900))
     start = rng.randrange(0, len(CHAT) - 2)
+    steps: list[Step] = []
     for direction, body in CHAT[start : start + rng.randint(2, 4)]:
-        _message(contact, line, direction, body, when)
+        if direction == "inbound":
+            sid = _sid(rng)
+            steps.append((when, lambda body=body, sid=sid: _text_in(contact, line, body, sid)))
+        else:
+            steps.append((when, lambda body=body: _agent_reply(contact, line, agent, body)))
         when += timedelta(minutes=rng.randint(1, 30))
+    return steps
 
 
-def _message(contact, line, direction, body, when, purpose=Purpose.MESSAGE) -> Message:
-    """A message from the demo's past, stored as already processed or delivered."""
-    conversation_touch(contact=contact, line=line, at=when)
-    inbound = direction == Direction.INBOUND
-    message = Message.objects.create(
-        line=line,
-        contact=contact,
-        remote_number=contact.phone,
-        direction=direction,
-        body=body,
-        status=MessageStatus.PROCESSED if inbound else MessageStatus.DELIVERED,
-        purpose=purpose,
-        provider_message_id=f"SMdemo{contact.pk:06d}{line.pk:02d}{int(when.timestamp())}",
-        occurred_at=when,
+def _text_in(contact: Contact, line: Line, body: str, sid: str) -> None:
+    """A text from the contact, stored as the webhook stores it and processed as the worker
+    processes it, its reply handed to the provider and reported delivered."""
+    message, _ = inbound.receive_inbound(
+        line=line, provider_message_id=sid, from_number=contact.phone, body=body
     )
-    Message.objects.filter(pk=message.pk).update(created_at=when)
-    return message
+    inbound.process_inbound(message.pk)
+    for reply in Message.objects.filter(in_reply_to=message):
+        _hand_over(reply)
+
+
+def _agent_reply(contact: Contact, line: Line, agent, body: str) -> None:
+    try:
+        message = sending.send_message(contact=contact, line=line, body=body, sent_by=agent)
+    except sending.SendBlocked:
+        return
+    _hand_over(message)
+
+
+def _hand_over(message: Message) -> None:
+    """What the worker and the provider do next: deliver through the gate's last check, then
+    the provider's report that the text arrived, through the status service."""
+    sending.deliver(message.pk)
+    message.refresh_from_db()
+    if message.status == MessageStatus.SENT:
+        inbound.record_delivery_status(
+            line=message.line,
+            provider_message_id=message.provider_message_id,
+            provider_status="delivered",
+        )
+
+
+def _email(first: str, last: str) -> str:
+    """tomas.obrien@example.com for Tomás O'Brien."""
+    name = unicodedata.normalize("NFKD", f"{first}.{last}").encode("ascii", "ignore").decode()
+    return name.replace("'", "").lower() + "@example.com"
+
+
+def _sid(rng: random.Random) -> str:
+    """A Twilio-shaped message SID, the same on every run."""
+    return f"SM{rng.getrandbits(128):032x}"

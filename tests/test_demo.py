@@ -3,7 +3,8 @@ from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
 
-from conversations.models import Conversation, Message
+from conversations.models import Conversation, Direction, Message, MessageStatus
+from crm.gate import Purpose
 from crm.models import (
     Account,
     Consent,
@@ -45,6 +46,27 @@ def test_demo_runs_twice_without_duplicates_and_covers_every_state(db, client, c
     now = timezone.now()
     assert not ConsentEvent.objects.filter(occurred_at__gt=now).exists()
     assert not Message.objects.filter(occurred_at__gt=now).exists()
+
+    opted_out = Consent.objects.filter(status=ConsentStatus.OPTED_OUT)
+    assert opted_out.count() > 50
+    for pair in opted_out:
+        after = Message.objects.filter(
+            contact=pair.contact_id,
+            line=pair.line_id,
+            direction=Direction.OUTBOUND,
+            created_at__gt=pair.since,
+        )
+        texted = after.exclude(status=MessageStatus.BLOCKED)
+        assert set(texted.values_list("purpose", flat=True)) <= {Purpose.OPT_OUT_CONFIRMATION}
+        assert texted.count() <= 1
+    blocked = Message.objects.filter(status=MessageStatus.BLOCKED, purpose=Purpose.MESSAGE)
+    assert blocked.exists()  # the front desk answered someone who had opted out: refused
+    assert all("opted out" in message.blocked_reason for message in blocked)
+    assert not Message.objects.filter(
+        direction=Direction.INBOUND, status=MessageStatus.RECEIVED
+    ).exists()
+    keyword_events = ConsentEvent.objects.filter(source=ConsentSource.KEYWORD)
+    assert all(event.message.occurred_at == event.occurred_at for event in keyword_events)
 
     assert client.login(username="staff", password="demo-password")
     for model in ("line", "contact", "consent", "consentevent"):

@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from crm.as_of import run_start_as_of
 from crm.models import (
     EXPLICIT_OPT_IN_SOURCES,
     Consent,
@@ -218,20 +219,6 @@ def _outcome(current: Consent | None, status: str, source: str, occurred_at: dat
     return ConsentOutcome.CHANGED
 
 
-def _status_at(current: Consent, moment: datetime) -> str:
-    """The pair's status at `moment` by its history (events at that very moment included)."""
-    return (
-        ConsentEvent.objects.filter(
-            contact_id=current.contact_id, line_id=current.line_id, occurred_at__lte=moment
-        )
-        .exclude(outcome=ConsentOutcome.REFUSED)
-        .order_by("-occurred_at", "-id")
-        .values_list("status", flat=True)
-        .first()
-        or ""
-    )
-
-
 FOLLOWED_FIELDS = ["status", "since", "cause", "latest_at"]
 
 
@@ -279,17 +266,14 @@ def _refresh_run_start(current: Consent) -> None:
     The status cannot change (the latest event is still the latest), but an older event of the
     same status can extend the run backwards, and one of the other status can cut it short.
     """
-    history = (
-        ConsentEvent.objects.filter(contact_id=current.contact_id, line_id=current.line_id)
-        .exclude(outcome=ConsentOutcome.REFUSED)
-        .order_by("-occurred_at", "-id")
-    )
-    run_start = None
-    for event in history.only("id", "status", "occurred_at").iterator():
-        if event.status != current.status:
-            break
-        run_start = event
+    run_start = run_start_as_of(current.contact_id, current.line_id, current.latest_at)
     if run_start is not None and run_start.pk != current.cause_id:
         current.since = run_start.occurred_at
         current.cause = run_start
         current.save(update_fields=["since", "cause"])
+
+
+def _status_at(current: Consent, moment: datetime) -> str:
+    """The pair's status at `moment` by its history (empty: Not Defined)."""
+    run_start = run_start_as_of(current.contact_id, current.line_id, moment)
+    return run_start.status if run_start else ""

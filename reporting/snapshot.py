@@ -26,6 +26,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from core.csv_download import spreadsheet_safe_sql
+from crm.as_of import statuses_as_of_sql
 from crm.models import ConsentEvent, ConsentOutcome, ConsentSource, ConsentStatus, Line
 
 BOTH = "both"
@@ -54,37 +55,6 @@ def _current_statuses(line_ids: list[int]) -> tuple[str, list]:
         f" WHERE c.line_id IN ({_placeholders(line_ids)})",
         line_ids,
     )
-
-
-def _as_of_statuses(line_ids: list[int], as_of: datetime) -> tuple[str, list]:
-    """Each pair's run starts (an event whose status differs from the one before it), then
-    the latest of them: the status at `as_of`, since the start of its run."""
-    history = (
-        "SELECT id, contact_id, line_id, status, occurred_at, source,"
-        " LAG(status) OVER (PARTITION BY contact_id, line_id ORDER BY occurred_at, id) AS prev"
-        " FROM crm_consentevent"
-        f" WHERE line_id IN ({_placeholders(line_ids)}) AND occurred_at <= %s AND outcome <> %s"
-    )
-    params = [
-        *line_ids,
-        connection.ops.adapt_datetimefield_value(as_of),  # SQLite compares UTC text
-        ConsentOutcome.REFUSED.value,
-    ]
-    run_start = "(prev IS NULL OR prev <> status)"
-    if connection.vendor == "postgresql":
-        sql = (
-            "SELECT DISTINCT ON (contact_id, line_id) contact_id, line_id, status, occurred_at,"
-            f" source FROM ({history}) h WHERE {run_start}"
-            " ORDER BY contact_id, line_id, occurred_at DESC, id DESC"
-        )
-    else:
-        sql = (
-            "SELECT contact_id, line_id, status, occurred_at, source FROM ("
-            " SELECT *, ROW_NUMBER() OVER (PARTITION BY contact_id, line_id"
-            " ORDER BY occurred_at DESC, id DESC) AS recency"
-            f" FROM ({history}) h WHERE {run_start}) r WHERE recency = 1"
-        )
-    return sql, params
 
 
 @contextmanager
@@ -213,7 +183,7 @@ class SnapshotRows:
     def _statuses(self) -> tuple[str, list]:
         line_ids = [line.pk for line in self.lines]
         if self.as_of:
-            return _as_of_statuses(line_ids, self.as_of)
+            return statuses_as_of_sql(self.as_of, line_ids=line_ids)
         return _current_statuses(line_ids)
 
     def _where(self) -> str:

@@ -5,6 +5,7 @@ from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from conversations import sending
@@ -12,7 +13,8 @@ from conversations.models import Direction, Message, MessageStatus
 from conversations.services import conversation_receive
 from core.queueing import enqueue_on_commit
 from crm import consent
-from crm.models import ConsentOutcome, ConsentSource, ConsentStatus, Contact, Line
+from crm.models import ConsentOutcome, ConsentStatus, Contact, Line
+from crm.services import contact_get_or_create
 from keywords.decisions import Action, Decision
 from keywords.selectors import decide_for_line
 
@@ -72,6 +74,42 @@ def receive_inbound(
     return message, created
 
 
+# How many messages one sweep queues again, and how often one message may be: a message that
+# fails this many times (a bug, or data the code cannot handle) is left for a person instead
+# of being retried every sweep for ever.
+SWEEP_LIMIT = 10_000
+MAX_REQUEUES = 10
+
+
+def stalled_inbound_take(*, older_than: datetime) -> list[int]:
+    """Messages stored before `older_than` and still unprocessed (a broker down when they
+    came, a worker that died), each counted one more attempt; those now at their last are
+    logged for a person to look at."""
+    with transaction.atomic():
+        stalled = list(
+            Message.objects.filter(
+                direction=Direction.INBOUND,
+                status=MessageStatus.RECEIVED,
+                created_at__lt=older_than,
+                times_requeued__lt=MAX_REQUEUES,
+            ).values_list("pk", flat=True)[:SWEEP_LIMIT]
+        )
+        Message.objects.filter(pk__in=stalled).update(times_requeued=F("times_requeued") + 1)
+        last_tries = list(
+            Message.objects.filter(pk__in=stalled, times_requeued=MAX_REQUEUES).values_list(
+                "pk", flat=True
+            )
+        )
+    if last_tries:
+        logger.error(
+            "Inbound messages %s queued for the last time (%d attempts); if they fail again "
+            "they stay unprocessed until someone looks (Django admin, Messages, status Received).",
+            last_tries,
+            MAX_REQUEUES,
+        )
+    return stalled
+
+
 def process_inbound(message_id: int) -> Message | None:
     """Apply an inbound message: contact, conversation, consent, reply. Idempotent.
 
@@ -87,9 +125,7 @@ def process_inbound(message_id: int) -> Message | None:
         if message is None:
             return None
         line = message.line
-        contact, _ = Contact.objects.get_or_create(
-            account_id=line.account_id, phone=message.remote_number
-        )
+        contact, _ = contact_get_or_create(account=line.account, phone=message.remote_number)
         conversation = conversation_receive(contact=contact, line=line, at=message.occurred_at)
         decision = decide_for_line(line, message.body, message.opt_out_type)
         changed = _apply(decision, message, contact, line)
@@ -186,12 +222,6 @@ def record_delivery_status(
         message.status = status
         message.error_code = error_code if status == MessageStatus.FAILED else ""
         message.save(update_fields=["status", "error_code", "updated_at"])
-        if status == MessageStatus.FAILED and error_code == sending.UNSUBSCRIBED_RECIPIENT_ERROR:
-            consent.opt_out(
-                contact=message.contact,
-                line=message.line,
-                source=ConsentSource.PROVIDER_ERROR,
-                message=message,
-                note=f"Provider error {error_code}: recipient unsubscribed.",
-            )
+        if status == MessageStatus.FAILED:
+            sending.opt_out_if_unsubscribed(message=message, error_code=error_code)
     return message

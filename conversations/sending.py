@@ -154,15 +154,35 @@ def _hand_over(message: Message) -> str | None:
         return get_backend().send(sms)
     except ProviderRejected as rejection:
         _finish(message, status=MessageStatus.FAILED, error_code=rejection.code)
-        if rejection.code == UNSUBSCRIBED_RECIPIENT_ERROR:
-            consent.opt_out(
-                contact=message.contact,
-                line=message.line,
-                source=ConsentSource.PROVIDER_ERROR,
-                message=message,
-                note=rejection.detail,
-            )
+        opt_out_if_unsubscribed(message=message, error_code=rejection.code, detail=rejection.detail)
         return None
+
+
+def opt_out_if_unsubscribed(*, message: Message, error_code: str, detail: str = "") -> None:
+    """A provider refusing a message because the recipient unsubscribed with the carrier
+    (Twilio 21610) is an opt-out on the message's line, the message its evidence (SPEC 5).
+    Whether the refusal came back from the send call or later in a status callback."""
+    if error_code != UNSUBSCRIBED_RECIPIENT_ERROR:
+        return
+    consent.opt_out(
+        contact=message.contact,
+        line=message.line,
+        source=ConsentSource.PROVIDER_ERROR,
+        message=message,
+        note=detail or f"Provider error {error_code}: recipient unsubscribed.",
+    )
+
+
+def stalled_outbound(*, older_than: datetime, limit: int = 10_000) -> list[int]:
+    """Messages queued before `older_than` and never handed to a worker (a broker down when
+    they were queued), oldest first."""
+    return list(
+        Message.objects.filter(
+            direction=Direction.OUTBOUND, status=MessageStatus.QUEUED, created_at__lt=older_than
+        )
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:limit]
+    )
 
 
 def mark_unconfirmed(*, older_than: datetime) -> int:

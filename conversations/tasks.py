@@ -1,26 +1,18 @@
 """Celery tasks for sending: thin, ids only, safe to run twice."""
 
-import logging
 from datetime import timedelta
 
 from celery import shared_task
 from django.db import OperationalError
-from django.db.models import F
 from django.utils import timezone
 
 from conversations import inbound, sending
 from conversations.backends import ProviderUnavailable
-from conversations.models import Direction, Message, MessageStatus
 
 INBOUND_STALLED_AFTER = timedelta(minutes=1)
 OUTBOUND_STALLED_AFTER = timedelta(minutes=2)
 # Well past the provider call's timeout, and the wait for the contact's lock before it.
 SENDING_STALLED_AFTER = timedelta(minutes=10)
-logger = logging.getLogger(__name__)
-SWEEP_LIMIT = 10_000
-# A message that fails this many times (a bug, or data the code cannot handle) is left for a
-# person instead of being retried every sweep for ever.
-MAX_REQUEUES = 10
 
 RETRYING = {
     "acks_late": True,
@@ -56,42 +48,11 @@ def sweep_pending_messages() -> dict[str, int]:
     whose worker died during the provider call are failed as unconfirmed, never sent again.
     """
     now = timezone.now()
-    unprocessed = list(
-        Message.objects.filter(
-            direction=Direction.INBOUND,
-            status=MessageStatus.RECEIVED,
-            created_at__lt=now - INBOUND_STALLED_AFTER,
-            times_requeued__lt=MAX_REQUEUES,
-        ).values_list("pk", flat=True)[:SWEEP_LIMIT]
-    )
-    _count_requeue(unprocessed)
+    unprocessed = inbound.stalled_inbound_take(older_than=now - INBOUND_STALLED_AFTER)
     for message_id in unprocessed:
         process_inbound_message.delay(message_id)
-    undelivered = list(
-        Message.objects.filter(
-            direction=Direction.OUTBOUND,
-            status=MessageStatus.QUEUED,
-            created_at__lt=now - OUTBOUND_STALLED_AFTER,
-        ).values_list("pk", flat=True)[:SWEEP_LIMIT]
-    )
+    undelivered = sending.stalled_outbound(older_than=now - OUTBOUND_STALLED_AFTER)
     for start in range(0, len(undelivered), sending.DELIVERY_BATCH_SIZE):
         deliver_messages.delay(undelivered[start : start + sending.DELIVERY_BATCH_SIZE])
     unconfirmed = sending.mark_unconfirmed(older_than=now - SENDING_STALLED_AFTER)
     return {"inbound": len(unprocessed), "outbound": len(undelivered), "unconfirmed": unconfirmed}
-
-
-def _count_requeue(message_ids: list[int]) -> None:
-    """Count one more attempt for each message; log those now at their last one."""
-    Message.objects.filter(pk__in=message_ids).update(times_requeued=F("times_requeued") + 1)
-    last_tries = list(
-        Message.objects.filter(pk__in=message_ids, times_requeued=MAX_REQUEUES).values_list(
-            "pk", flat=True
-        )
-    )
-    if last_tries:
-        logger.error(
-            "Inbound messages %s queued for the last time (%d attempts); if they fail again "
-            "they stay unprocessed until someone looks (Django admin, Messages, status Received).",
-            last_tries,
-            MAX_REQUEUES,
-        )

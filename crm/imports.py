@@ -8,9 +8,10 @@ nothing.
 import hashlib
 import logging
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 
 from django.db import OperationalError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from core.queueing import enqueue_on_commit
@@ -27,6 +28,9 @@ from crm.models import Contact, ContactImport, ImportStatus, Line
 
 logger = logging.getLogger(__name__)
 
+IMPORT_QUEUED_STALL = timedelta(minutes=2)
+# A running import commits a chunk every few seconds; one silent this long lost its worker.
+IMPORT_RUNNING_STALL = timedelta(minutes=10)
 # The task that runs `contact_import_run` (crm.tasks registers it under this name).
 IMPORT_TASK = "crm.tasks.import_contacts"
 CHUNK_ROWS = 2000
@@ -290,3 +294,17 @@ def contact_import_queue(
     contact_import.error = ""
     contact_import.save(update_fields=["mapping", "status", "queued_at", "error"])
     enqueue_on_commit(IMPORT_TASK, contact_import.pk)
+
+
+@transaction.atomic
+def stalled_imports_take(*, now: datetime) -> list[int]:
+    """Imports whose task never started, or whose worker went away mid-file, stamped as
+    queued again now (so the next sweep leaves them a while)."""
+    stalled = list(
+        ContactImport.objects.filter(
+            Q(status=ImportStatus.QUEUED, queued_at__lt=now - IMPORT_QUEUED_STALL)
+            | Q(status=ImportStatus.RUNNING, progress_at__lt=now - IMPORT_RUNNING_STALL)
+        ).values_list("pk", flat=True)
+    )
+    ContactImport.objects.filter(pk__in=stalled).update(queued_at=now, progress_at=now)
+    return stalled

@@ -1,18 +1,11 @@
 """Celery tasks for contacts: thin, ids only, safe to run twice."""
 
-from datetime import timedelta
-
 from celery import Task, shared_task
 from django.db import OperationalError
-from django.db.models import Q
 from django.utils import timezone
 
 from crm import imports
-from crm.models import ContactImport, ImportStatus
 
-IMPORT_QUEUED_STALL = timedelta(minutes=2)
-# A running import commits a chunk every few seconds; one silent this long lost its worker.
-IMPORT_RUNNING_STALL = timedelta(minutes=10)
 IMPORT_MAX_RETRIES = 8
 
 
@@ -44,14 +37,7 @@ def sweep_stalled_imports() -> int:
     Running the same import twice is safe: each chunk's progress is claimed before it is
     written, so a second run stops at its first chunk.
     """
-    now = timezone.now()
-    stalled = list(
-        ContactImport.objects.filter(
-            Q(status=ImportStatus.QUEUED, queued_at__lt=now - IMPORT_QUEUED_STALL)
-            | Q(status=ImportStatus.RUNNING, progress_at__lt=now - IMPORT_RUNNING_STALL)
-        ).values_list("pk", flat=True)
-    )
-    ContactImport.objects.filter(pk__in=stalled).update(queued_at=now, progress_at=now)
+    stalled = imports.stalled_imports_take(now=timezone.now())
     for import_id in stalled:
         import_contacts.delay(import_id)
     return len(stalled)

@@ -7,7 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from conversations.inbound import process_inbound, receive_inbound
+from conversations.inbound import MAX_REQUEUES, process_inbound, receive_inbound
 from conversations.models import (
     Conversation,
     ConversationStatus,
@@ -17,7 +17,7 @@ from conversations.models import (
     Purpose,
 )
 from conversations.sending import SendBlocked, send_message
-from conversations.tasks import MAX_REQUEUES, process_inbound_message, sweep_pending_messages
+from conversations.tasks import process_inbound_message, sweep_pending_messages
 from crm.models import (
     Consent,
     ConsentEvent,

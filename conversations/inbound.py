@@ -13,9 +13,10 @@ from conversations.models import Direction, Message, MessageStatus
 from conversations.services import conversation_receive
 from core.queueing import enqueue_on_commit
 from crm import consent
-from crm.models import ConsentOutcome, ConsentStatus, Contact, Line
+from crm.models import ConsentOutcome, Contact, Line
 from crm.services import contact_get_or_create
-from keywords.decisions import Action, Decision
+from keywords.decisions import Decision
+from keywords.models import Action
 from keywords.selectors import decide_for_line
 
 logger = logging.getLogger(__name__)
@@ -172,9 +173,7 @@ def _apply(decision: Decision, message: Message, contact: Contact, line: Line) -
     event = consent.record_consent(
         contact=contact,
         line=line,
-        status=(
-            ConsentStatus.OPTED_OUT if decision.action == Action.OPT_OUT else ConsentStatus.OPTED_IN
-        ),
+        status=decision.consent_status,
         source=decision.source,
         message=message,
         responder=decision.responder,

@@ -159,7 +159,9 @@ class ConsentStatus(models.TextChoices):
     OPTED_OUT = "opted_out", "Opted out"
 
 
-NOT_DEFINED_LABEL = "Not Defined"
+# No consent row: the contact never opted in or out on the line. Filters offer it beside the
+# two statuses.
+NOT_DEFINED, NOT_DEFINED_LABEL = "not_defined", "Not Defined"
 
 
 class ConsentSource(models.TextChoices):

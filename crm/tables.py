@@ -2,7 +2,7 @@ import django_tables2 as tables
 from django.utils.html import format_html
 
 from core.phones import format_phone
-from crm.models import ConsentStatus, Contact
+from crm.models import Contact
 
 
 class ContactTable(tables.Table):
@@ -42,6 +42,3 @@ class ContactTable(tables.Table):
 
     def render_phone(self, value: str) -> str:
         return format_phone(value)
-
-    def value_line_status(self, value) -> str:
-        return ConsentStatus(value).label if value else "Not Defined"

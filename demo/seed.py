@@ -45,7 +45,7 @@ from crm.services import (
     line_create,
     membership_set,
 )
-from keywords.models import KeywordResponder, ResponderAction
+from keywords.models import Action, KeywordResponder
 from keywords.services import responder_save
 
 ACCOUNT_NAME = "Bayside Dental"
@@ -100,21 +100,21 @@ RESPONDERS = (
     (
         "Join reminders",
         ["JOIN", "REMIND ME"],
-        ResponderAction.OPT_IN,
+        Action.OPT_IN,
         "Reminders",
         "You're in! We'll text appointment reminders. Reply STOP to end.",
     ),
     (
         "Stop everything",
         ["NOMORE", "NO MORE"],
-        ResponderAction.OPT_OUT,
+        Action.OPT_OUT,
         None,
         "You won't get any more texts from Bayside Dental.",
     ),
     (
         "Opening hours",
         ["HOURS"],
-        ResponderAction.REPLY_ONLY,
+        Action.REPLY,
         None,
         "We're open Mon-Fri 8am-6pm and Sat 9am-1pm.",
     ),

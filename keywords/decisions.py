@@ -7,25 +7,13 @@ applies the decision and the message tester shows it, so both always agree.
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db import models
-
 from core.replies import render_reply
 from core.text import keyword_forms
 from crm.gate import Purpose
 from crm.models import Account, ConsentSource, RevocationPolicy
-from keywords.matching import KeywordKind, match_builtin, same_keyword
-from keywords.models import KeywordResponder, ResponderAction
+from keywords.matching import match_builtin, same_keyword
+from keywords.models import CONSENT_STATUS, Action, KeywordResponder
 from keywords.revocation import detect_revocation
-
-
-class Action(models.TextChoices):
-    OPT_OUT = "opt_out", "Opt out"
-    OPT_IN = "opt_in", "Opt in"
-    HELP = "help", "Help reply"
-    REPLY = "reply", "Reply only"
-    FLAG = "flag", "Flag for review"
-    NOTHING = "nothing", "No action"
-
 
 PROVIDER_SIGNALS = {"STOP": Action.OPT_OUT, "START": Action.OPT_IN, "HELP": Action.HELP}
 
@@ -42,7 +30,12 @@ class Decision:
 
     @property
     def changes_consent(self) -> bool:
-        return self.action in (Action.OPT_OUT, Action.OPT_IN)
+        return self.action in CONSENT_STATUS
+
+    @property
+    def consent_status(self) -> str:
+        """The status the decision records (for one that changes consent)."""
+        return CONSENT_STATUS[self.action]
 
 
 def decide(
@@ -100,11 +93,7 @@ def _matching_responder(
 
 
 def _responder_decision(account: Account, responder: KeywordResponder, keyword: str) -> Decision:
-    action = {
-        ResponderAction.OPT_IN: Action.OPT_IN,
-        ResponderAction.OPT_OUT: Action.OPT_OUT,
-        ResponderAction.REPLY_ONLY: Action.REPLY,
-    }[responder.action]
+    action = responder.action
     default_reply = {
         Action.OPT_IN: account.opt_in_reply,
         Action.OPT_OUT: account.opt_out_reply,
@@ -124,18 +113,18 @@ def _responder_decision(account: Account, responder: KeywordResponder, keyword: 
 
 
 def _builtin_decision(
-    account: Account, kind: str, keyword: str, responder: KeywordResponder | None = None
+    account: Account, action: str, keyword: str, responder: KeywordResponder | None = None
 ) -> Decision:
     """The built-in keyword's effect; a responder using the same word supplies the reply."""
     rule = f"Built-in keyword {keyword}"
     custom_reply = responder.reply if responder else ""
     if responder is not None:
         rule += f" (reply of responder “{responder.name}”)" if custom_reply else ""
-    action, default_reply, purpose = {
-        KeywordKind.OPT_OUT: (Action.OPT_OUT, account.opt_out_reply, Purpose.OPT_OUT_CONFIRMATION),
-        KeywordKind.OPT_IN: (Action.OPT_IN, account.opt_in_reply, Purpose.MESSAGE),
-        KeywordKind.HELP: (Action.HELP, account.help_reply, Purpose.HELP_REPLY),
-    }[kind]
+    default_reply, purpose = {
+        Action.OPT_OUT: (account.opt_out_reply, Purpose.OPT_OUT_CONFIRMATION),
+        Action.OPT_IN: (account.opt_in_reply, Purpose.MESSAGE),
+        Action.HELP: (account.help_reply, Purpose.HELP_REPLY),
+    }[action]
     return Decision(
         rule=rule,
         action=action,

@@ -6,7 +6,7 @@ from core.form_fields import BoundedModelMultipleChoiceField
 from core.segments import MAX_BODY_LENGTH
 from core.sms_fields import SmsTextarea, SmsTextField
 from crm.models import Line
-from keywords.models import KeywordResponder, ResponderAction
+from keywords.models import Action, KeywordResponder
 
 KEYWORD_SEPARATORS = re.compile(r"[,\n]")
 
@@ -43,8 +43,8 @@ class ResponderForm(forms.Form):
     direction = forms.ChoiceField(
         label="Update it to",
         choices=[
-            (ResponderAction.OPT_IN, "Opted in"),
-            (ResponderAction.OPT_OUT, "Opted out"),
+            (Action.OPT_IN, "Opted in"),
+            (Action.OPT_OUT, "Opted out"),
         ],
         required=False,
         widget=RadioSelectShownWith(shown_with="updates_consent"),
@@ -66,7 +66,7 @@ class ResponderForm(forms.Form):
     @classmethod
     def initial_for(cls, responder: KeywordResponder) -> dict:
         """The form's initial values for an existing responder."""
-        updates_consent = responder.action != ResponderAction.REPLY_ONLY
+        updates_consent = responder.action != Action.REPLY
         return {
             "name": responder.name,
             "keywords": ", ".join(responder.keyword_list),
@@ -84,7 +84,7 @@ class ResponderForm(forms.Form):
     def clean(self):
         data = super().clean()
         if not data.get("updates_consent"):
-            data["action"] = ResponderAction.REPLY_ONLY
+            data["action"] = Action.REPLY
         elif data.get("direction"):
             data["action"] = data["direction"]
         else:

@@ -8,19 +8,11 @@ letters typed apart joined and look-alike characters folded (UTS #39). So "Stop"
 now" does not.
 """
 
-from django.db import models
-
 from core.text import keyword_forms
-
-
-class KeywordKind(models.TextChoices):
-    OPT_OUT = "opt_out", "Opt out"
-    OPT_IN = "opt_in", "Opt in"
-    HELP = "help", "Help"
-
+from keywords.models import Action
 
 BUILTIN_KEYWORDS: dict[str, tuple[str, ...]] = {
-    KeywordKind.OPT_OUT: (
+    Action.OPT_OUT: (
         "STOP",
         "STOPALL",
         "STOP ALL",
@@ -33,8 +25,8 @@ BUILTIN_KEYWORDS: dict[str, tuple[str, ...]] = {
         "OPT OUT",
         "OPT-OUT",
     ),
-    KeywordKind.OPT_IN: ("START", "UNSTOP", "YES", "SUBSCRIBE"),
-    KeywordKind.HELP: ("HELP", "INFO"),
+    Action.OPT_IN: ("START", "UNSTOP", "YES", "SUBSCRIBE"),
+    Action.HELP: ("HELP", "INFO"),
 }
 
 

@@ -4,13 +4,28 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
+from crm.models import ConsentStatus
 from crm.scoping import AccountScopedQuerySet
 
 
-class ResponderAction(models.TextChoices):
+class Action(models.TextChoices):
+    """What a message or keyword does: the one spelling of opting in, opting out and help.
+
+    Built-in keywords opt in, opt out or help; a responder opts in, opts out or only replies;
+    a message's decision may also flag it for review or do nothing.
+    """
+
     OPT_IN = "opt_in", "Opt in"
     OPT_OUT = "opt_out", "Opt out"
-    REPLY_ONLY = "reply_only", "Reply only"
+    HELP = "help", "Help"
+    REPLY = "reply_only", "Reply only"
+    FLAG = "flag", "Flag for review"
+    NOTHING = "nothing", "No action"
+
+
+RESPONDER_ACTIONS = (Action.OPT_IN, Action.OPT_OUT, Action.REPLY)
+# The status an action leaves the contact in, for the two that change it.
+CONSENT_STATUS = {Action.OPT_IN: ConsentStatus.OPTED_IN, Action.OPT_OUT: ConsentStatus.OPTED_OUT}
 
 
 class KeywordResponder(models.Model):
@@ -22,7 +37,9 @@ class KeywordResponder(models.Model):
     lines = models.ManyToManyField(
         "crm.Line", blank=True, related_name="keyword_responders", help_text="None: all lines."
     )
-    action = models.CharField(max_length=12, choices=ResponderAction.choices)
+    action = models.CharField(
+        max_length=12, choices=[(action.value, action.label) for action in RESPONDER_ACTIONS]
+    )
     reply = models.TextField(max_length=500, blank=True)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -35,7 +52,8 @@ class KeywordResponder(models.Model):
         indexes = [models.Index(fields=["account", "is_active"], name="responder_account_active")]
         constraints = [
             models.CheckConstraint(
-                condition=Q(action__in=ResponderAction.values), name="responder_action_valid"
+                condition=Q(action__in=[action.value for action in RESPONDER_ACTIONS]),
+                name="responder_action_valid",
             ),
         ]
 

@@ -6,7 +6,7 @@ from django.db.models import Exists, OuterRef, Q
 
 from crm.models import Account, Line
 from keywords.decisions import Decision, decide
-from keywords.models import KeywordResponder, ResponderAction
+from keywords.models import Action, KeywordResponder
 
 
 def responders_for_line(line: Line) -> list[KeywordResponder]:
@@ -44,14 +44,14 @@ class CoverageGap:
 
     @property
     def label(self) -> str:
-        return ResponderAction(self.action).label.lower()
+        return Action(self.action).label.lower()
 
 
 def responder_coverage_gaps(account: Account) -> list[CoverageGap]:
     """The opt-in and opt-out responders missing for some line, in one query (it runs on every
     admin page). SPEC 4: carriers do not all handle the default keywords, so each line needs
     the account's own."""
-    actions = (ResponderAction.OPT_IN, ResponderAction.OPT_OUT)
+    actions = (Action.OPT_IN, Action.OPT_OUT)
     lines = list(
         Line.objects.for_account(account)
         .annotate(**{f"covered_{action}": _line_covered(account, action) for action in actions})

@@ -13,16 +13,16 @@ from core.lengths import too_long
 from core.replies import reply_problem
 from core.text import has_bidi_controls, keyword_forms
 from crm.models import Account, Line
-from keywords.matching import KeywordKind, builtin_kind, same_keyword
-from keywords.models import KeywordResponder, ResponderAction
+from keywords.matching import builtin_kind, same_keyword
+from keywords.models import RESPONDER_ACTIONS, Action, KeywordResponder
 
 MAX_KEYWORD_LENGTH = 30
 
 # A responder may use a built-in keyword only to change its reply, never its effect.
 BUILTIN_ACTION = {
-    KeywordKind.OPT_OUT: ResponderAction.OPT_OUT,
-    KeywordKind.OPT_IN: ResponderAction.OPT_IN,
-    KeywordKind.HELP: ResponderAction.REPLY_ONLY,
+    Action.OPT_OUT: Action.OPT_OUT,
+    Action.OPT_IN: Action.OPT_IN,
+    Action.HELP: Action.REPLY,
 }
 
 
@@ -51,13 +51,13 @@ def builtin_problem(keyword: str, action: str) -> str | None:
     if kind is None or BUILTIN_ACTION[kind] == action:
         return None
     effect = {
-        KeywordKind.OPT_OUT: "opts the contact out",
-        KeywordKind.OPT_IN: "opts the contact in",
-        KeywordKind.HELP: "answers with help",
+        Action.OPT_OUT: "opts the contact out",
+        Action.OPT_IN: "opts the contact in",
+        Action.HELP: "answers with help",
     }[kind]
     return (
-        f"“{keyword}” is a built-in {KeywordKind(kind).label.lower()} keyword: it always "
-        f"{effect}. Choose “{ResponderAction(BUILTIN_ACTION[kind]).label}” to change its reply."
+        f"“{keyword}” is a built-in {Action(kind).label.lower()} keyword: it always "
+        f"{effect}. Choose “{Action(BUILTIN_ACTION[kind]).label}” to change its reply."
     )
 
 
@@ -120,7 +120,7 @@ def responder_validate(
         errors["name"] = ["Give the responder a name."]
     elif message := too_long(KeywordResponder, "name", name.strip()):
         errors["name"] = message
-    if action not in ResponderAction.values:
+    if action not in RESPONDER_ACTIONS:
         errors["action"] = [f"Unknown action {action!r}."]
     keyword_errors = _keyword_errors(keywords, action)
     lines = list(lines)
@@ -154,7 +154,7 @@ def _keyword_errors(keywords: list[str], action: str) -> list[str]:
         earlier = next((other for other in keywords[:index] if same_keyword(other, word)), None)
         if earlier is not None:
             problems.append(f"“{word}” is the same keyword as “{earlier}”.")
-    if problems or action not in ResponderAction.values:
+    if problems or action not in RESPONDER_ACTIONS:
         return problems
     return [problem for word in keywords if (problem := builtin_problem(word, action))]
 

@@ -13,8 +13,8 @@ from core.replies import render_reply
 from crm.roles import MANAGE_ACCOUNT, perm
 from crm.scoping import AccountPermissionMixin
 from keywords.forms import ResponderForm, TesterForm
-from keywords.matching import BUILTIN_KEYWORDS, KeywordKind
-from keywords.models import KeywordResponder, ResponderAction
+from keywords.matching import BUILTIN_KEYWORDS
+from keywords.models import Action, KeywordResponder
 from keywords.selectors import decide_for_line
 from keywords.services import responder_delete, responder_save, responder_set_active
 
@@ -52,13 +52,13 @@ class ResponderListView(FragmentForHtmxMixin, RespondersMixin, ListView):
 
 def _builtin_rows(account) -> list[dict]:
     replies = {
-        KeywordKind.OPT_OUT: account.opt_out_reply,
-        KeywordKind.OPT_IN: account.opt_in_reply,
-        KeywordKind.HELP: account.help_reply,
+        Action.OPT_OUT: account.opt_out_reply,
+        Action.OPT_IN: account.opt_in_reply,
+        Action.HELP: account.help_reply,
     }
     return [
         {
-            "kind": KeywordKind(kind).label,
+            "kind": Action(kind).label,
             "keywords": keywords,
             "reply": render_reply(replies[kind], account),
         }
@@ -81,7 +81,7 @@ class ResponderFormMixin(ActionFormMixin):
 class ResponderCreateView(RespondersMixin, ResponderFormMixin, FormView):
     def get_initial(self) -> dict:
         action = self.request.GET.get("action")
-        consent = action in (ResponderAction.OPT_IN, ResponderAction.OPT_OUT)
+        consent = action in (Action.OPT_IN, Action.OPT_OUT)
         return {
             "is_active": True,
             "updates_consent": consent,

@@ -2,7 +2,6 @@ from datetime import UTC, datetime, timedelta
 
 import django_filters
 from django import forms
-from django.db.models import TextChoices
 from django.utils import timezone
 
 from core.form_fields import BoundedModelMultipleChoiceField
@@ -18,10 +17,7 @@ class LinesFilter(django_filters.ModelMultipleChoiceFilter):
 EARLIEST_AS_OF = datetime(2000, 1, 1, tzinfo=UTC)
 
 
-class StatusChoice(TextChoices):
-    BOTH_STATUSES = BOTH, "Opted in and opted out"
-    OPTED_IN = ConsentStatus.OPTED_IN.value, "Opted in"
-    OPTED_OUT = ConsentStatus.OPTED_OUT.value, "Opted out"
+STATUS_CHOICES = [(BOTH, "Opted in and opted out"), *ConsentStatus.choices]
 
 
 class SnapshotFilter(django_filters.FilterSet):
@@ -36,7 +32,7 @@ class SnapshotFilter(django_filters.FilterSet):
         widget=forms.CheckboxSelectMultiple,
     )
     status = django_filters.ChoiceFilter(
-        choices=StatusChoice.choices, empty_label=None, method="keep", label="Status"
+        choices=STATUS_CHOICES, empty_label=None, method="keep", label="Status"
     )
     as_of = django_filters.IsoDateTimeFilter(
         method="keep",

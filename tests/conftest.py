@@ -19,7 +19,7 @@ from crm.imports import contact_import_create
 from crm.models import Account, ConsentSource, Contact, Line
 from crm.roles import Role, sync_role_groups
 from crm.services import membership_set
-from keywords.models import KeywordResponder, ResponderAction
+from keywords.models import Action, KeywordResponder
 from tests.webhook_client import TOKEN, post_inbound
 
 
@@ -180,7 +180,7 @@ def build_world(account: Account, tag: str, number: str) -> dict:
         account=account,
         name=f"{tag} responder",
         keywords=[f"{tag.upper()}JOIN"],
-        action=ResponderAction.OPT_IN,
+        action=Action.OPT_IN,
         reply="Welcome",
     )
     return {

@@ -114,13 +114,13 @@ def test_another_accounts_line_cannot_be_renamed_through_the_form(
 def test_a_longer_name_that_would_overflow_a_responders_reply_is_refused(
     admin_client, account, line
 ):
-    from keywords.models import KeywordResponder, ResponderAction
+    from keywords.models import Action, KeywordResponder
 
     KeywordResponder.objects.create(
         account=account,
         name="Shouty",
         keywords=["SHOUT"],
-        action=ResponderAction.REPLY_ONLY,
+        action=Action.REPLY,
         reply="{account} " * 40,
     )
     page = admin_client.post(

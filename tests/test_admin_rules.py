@@ -12,7 +12,7 @@ from conversations.models import Conversation, ConversationStatus, Message
 from crm import consent
 from crm.models import Account, ConsentSource, Contact, Line
 from crm.roles import Role
-from keywords.models import KeywordResponder, ResponderAction
+from keywords.models import Action, KeywordResponder
 from tests.conftest import inbound_message, make_user
 
 
@@ -117,7 +117,7 @@ def responder_form(account, **changes) -> dict:
         "account": account.pk,
         "name": "Join",
         "keywords": '["JOIN"]',
-        "action": ResponderAction.OPT_IN,
+        "action": Action.OPT_IN,
         "reply": "Welcome to {account}!",
         "is_active": "on",
         **changes,
@@ -143,7 +143,7 @@ def test_responders_follow_the_keyword_rules(staff_client, account, changes, fie
 
 def test_a_responders_keyword_taken_on_a_shared_line_is_refused(staff_client, account, line):
     KeywordResponder.objects.create(
-        account=account, name="First", keywords=["JOIN"], action=ResponderAction.OPT_IN
+        account=account, name="First", keywords=["JOIN"], action=Action.OPT_IN
     )
     response = staff_client.post(
         add_url(KeywordResponder), responder_form(account, name="Second", lines=[line.pk])
@@ -154,7 +154,7 @@ def test_a_responders_keyword_taken_on_a_shared_line_is_refused(staff_client, ac
 
 def test_a_responder_changed_in_the_admin_answers_by_its_new_rules(staff_client, account, line):
     join = KeywordResponder.objects.create(
-        account=account, name="Join", keywords=["JOIN"], action=ResponderAction.OPT_IN
+        account=account, name="Join", keywords=["JOIN"], action=Action.OPT_IN
     )
     response = staff_client.post(
         change_url(join), responder_form(account, keywords='["JOIN", "SIGN UP"]', lines=[line.pk])
@@ -205,7 +205,7 @@ def test_a_new_account_name_that_breaks_a_responders_reply_is_refused(staff_clie
         account=account,
         name="Hours",
         keywords=["HOURS"],
-        action=ResponderAction.REPLY_ONLY,
+        action=Action.REPLY,
         reply="{account} " * 20,
     )
     response = staff_client.post(change_url(account), account_form(account, name="A" * 30))

@@ -26,7 +26,7 @@ from crm.models import (
     Contact,
     RevocationPolicy,
 )
-from keywords.models import KeywordResponder, ResponderAction
+from keywords.models import Action, KeywordResponder
 from tests.webhook_client import inbound_params
 
 pytestmark = pytest.mark.usefixtures("signed_account")
@@ -86,14 +86,14 @@ def test_line_bound_responder_wins_over_all_lines_one(client, deliver, account, 
         account=account,
         name="Join all",
         keywords=["JOIN"],
-        action=ResponderAction.OPT_IN,
+        action=Action.OPT_IN,
         reply="Joined everywhere",
     )
     on_sales = KeywordResponder.objects.create(
         account=account,
         name="Join sales",
         keywords=["join"],
-        action=ResponderAction.OPT_IN,
+        action=Action.OPT_IN,
         reply="Joined Sales",
     )
     on_sales.lines.set([line])
@@ -111,14 +111,14 @@ def test_a_responder_on_a_builtin_word_supplies_the_reply_and_inactive_ones_are_
         account=account,
         name="Hours",
         keywords=["INFO"],
-        action=ResponderAction.REPLY_ONLY,
+        action=Action.REPLY,
         reply="Open 8-6",
     )
     KeywordResponder.objects.create(
         account=account,
         name="Old",
         keywords=["HOURS"],
-        action=ResponderAction.REPLY_ONLY,
+        action=Action.REPLY,
         reply="stale",
         is_active=False,
     )
@@ -132,7 +132,7 @@ def test_responder_opt_out_with_empty_reply_uses_the_account_confirmation(
     client, deliver, account, line
 ):
     KeywordResponder.objects.create(
-        account=account, name="Enough", keywords=["ENOUGH"], action=ResponderAction.OPT_OUT
+        account=account, name="Enough", keywords=["ENOUGH"], action=Action.OPT_OUT
     )
     text(client, deliver, line, "enough")
     assert status_on(line) == ConsentStatus.OPTED_OUT
@@ -265,7 +265,7 @@ def test_a_responder_can_never_take_stop_away(client, deliver, account, line):
         account=account,
         name="Misconfigured",
         keywords=["STOP"],
-        action=ResponderAction.REPLY_ONLY,
+        action=Action.REPLY,
         reply="Thanks for your message!",
     )
     message = text(client, deliver, line, "Stop")
@@ -279,10 +279,10 @@ def test_a_responder_with_malformed_keywords_never_breaks_processing(
     client, deliver, account, line
 ):
     KeywordResponder.objects.create(
-        account=account, name="Broken", keywords={"not": "a list"}, action=ResponderAction.OPT_IN
+        account=account, name="Broken", keywords={"not": "a list"}, action=Action.OPT_IN
     )
     KeywordResponder.objects.create(
-        account=account, name="Mixed", keywords=[5, "JOIN"], action=ResponderAction.OPT_IN
+        account=account, name="Mixed", keywords=[5, "JOIN"], action=Action.OPT_IN
     )
     text(client, deliver, line, "STOP")
     assert status_on(line) == ConsentStatus.OPTED_OUT

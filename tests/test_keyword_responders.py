@@ -9,7 +9,7 @@ from django.utils.html import escape
 from conversations.models import Direction, Message
 from crm import consent
 from crm.models import ConsentSource, ConsentStatus, Contact, Line
-from keywords.models import KeywordResponder, ResponderAction
+from keywords.models import Action, KeywordResponder
 from keywords.selectors import decide_for_line
 from tests.conftest import inbound_message
 from tests.webhook_client import inbound_params
@@ -21,7 +21,7 @@ def admin_client(client, admin_user):
     return client
 
 
-def responder(account, name, keywords, action=ResponderAction.OPT_IN, lines=(), **extra):
+def responder(account, name, keywords, action=Action.OPT_IN, lines=(), **extra):
     made = KeywordResponder.objects.create(
         account=account, name=name, keywords=keywords, action=action, **extra
     )
@@ -34,7 +34,7 @@ def form_data(**overrides):
         "name": "Join",
         "keywords": "JOIN",
         "updates_consent": "on",
-        "direction": ResponderAction.OPT_IN,
+        "direction": Action.OPT_IN,
         "reply": "Welcome to {account}!",
         "is_active": "on",
     }
@@ -52,7 +52,7 @@ def test_list_shows_responders_and_the_built_in_keywords_with_current_replies(
     admin_client, account, line, second_line
 ):
     responder(account, "Join sales", ["JOIN", "IN"], lines=[line], reply="Welcome!")
-    responder(account, "Hours", ["HOURS"], ResponderAction.REPLY_ONLY, is_active=False)
+    responder(account, "Hours", ["HOURS"], Action.REPLY, is_active=False)
     account.help_reply = "{account} help: call {help_contact}"
     account.save()
     page = admin_client.get(reverse("responders")).content.decode()
@@ -79,7 +79,7 @@ def test_creating_a_responder_and_editing_it(admin_client, account, line, second
     assert response.status_code == 302
     made = KeywordResponder.objects.get()
     assert made.keyword_list == ["Join", "sign me up"]
-    assert made.action == ResponderAction.OPT_IN
+    assert made.action == Action.OPT_IN
     assert list(made.lines.all()) == [line]
     assert made.reply == "Hi\nthere"
     response = admin_client.post(
@@ -87,7 +87,7 @@ def test_creating_a_responder_and_editing_it(admin_client, account, line, second
         form_data(keywords="JOIN", updates_consent=None, direction=None, reply=""),
     )
     made.refresh_from_db()
-    assert made.action == ResponderAction.REPLY_ONLY
+    assert made.action == Action.REPLY
     assert list(made.lines.all()) == []
     page = admin_client.get(reverse("responder-edit", args=[made.pk])).content.decode()
     assert 'value="JOIN"' in page
@@ -103,7 +103,7 @@ def test_creating_a_responder_and_editing_it(admin_client, account, line, second
         ({"keywords": "“”"}, "can never match"),
         ({"keywords": "JOIN, join!"}, "“join!” is the same keyword as “JOIN”."),
         (
-            {"keywords": "STOP", "direction": ResponderAction.OPT_IN},
+            {"keywords": "STOP", "direction": Action.OPT_IN},
             "“STOP” is a built-in opt out keyword: it always opts the contact out. Choose “Opt "
             "out” to change its reply.",
         ),
@@ -186,7 +186,7 @@ def test_the_tester_and_the_worker_agree(
     admin_client, signed_account, line, deliver, client, outbox, body
 ):
     responder(signed_account, "Join", ["JOIN"], lines=[line], reply="In!")
-    responder(signed_account, "Hours", ["HOURS"], ResponderAction.REPLY_ONLY, reply="9 to 5")
+    responder(signed_account, "Hours", ["HOURS"], Action.REPLY, reply="9 to 5")
     before = Message.objects.count()
     tested = admin_client.get(
         reverse("responders"), {"line": line.pk, "message": body}, HTTP_HX_REQUEST="true"
@@ -237,7 +237,7 @@ def test_banner_follows_responders_added_deactivated_and_removed(
     assert "No active opt in responder on Support." in text
     responder(account, "Join support", ["JOIN2"], lines=[second_line])
     assert "opt in" not in banner(admin_client)
-    opt_out = responder(account, "Leave", ["LEAVE"], ResponderAction.OPT_OUT)
+    opt_out = responder(account, "Leave", ["LEAVE"], Action.OPT_OUT)
     assert banner(admin_client) is None
     admin_client.post(reverse("responder-active", args=[opt_out.pk]), {"is_active": "false"})
     assert "No active opt out responder at all" in banner(admin_client)

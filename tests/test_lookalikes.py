@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from crm.models import Consent, ConsentEvent, ConsentStatus
-from keywords.models import KeywordResponder, ResponderAction
+from keywords.models import Action, KeywordResponder
 from tests.test_keyword_responders import errors_of
 from tests.webhook_client import inbound_params
 
@@ -50,7 +50,7 @@ def test_ordinary_words_and_sentences_stay_ordinary(client, line, deliver, body)
 
 def test_letters_typed_apart_match_custom_keywords_too(client, account, line, deliver):
     join = KeywordResponder.objects.create(
-        account=account, name="Join", keywords=["JOIN"], action=ResponderAction.OPT_IN
+        account=account, name="Join", keywords=["JOIN"], action=Action.OPT_IN
     )
     deliver(client, inbound_params(line, body="J.O.I.N"))
     event = ConsentEvent.objects.get()
@@ -78,7 +78,7 @@ def test_two_spellings_of_one_keyword_are_one_keyword(client, admin_user, line):
     errors = errors_of(client, keywords="JOIN, J.O.I.N")
     assert "is the same keyword as" in " ".join(errors["keywords"])
     KeywordResponder.objects.create(
-        account=line.account, name="Join", keywords=["JOIN"], action=ResponderAction.OPT_IN
+        account=line.account, name="Join", keywords=["JOIN"], action=Action.OPT_IN
     )
     errors = errors_of(client, name="Other", keywords="j o i n")
     assert "is already a keyword of the active responder" in " ".join(errors["keywords"])

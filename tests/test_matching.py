@@ -1,43 +1,43 @@
 import pytest
 
 from core.text import normalize
-from keywords.matching import KeywordKind, builtin_kind, match_builtin
+from keywords.matching import Action, builtin_kind, match_builtin
 
 
 @pytest.mark.parametrize(
     ("message", "kind", "keyword"),
     [
-        ("STOP", KeywordKind.OPT_OUT, "STOP"),
-        ("Stop", KeywordKind.OPT_OUT, "STOP"),
-        (" STOP ", KeywordKind.OPT_OUT, "STOP"),
-        ("stop.", KeywordKind.OPT_OUT, "STOP"),
-        ("STOP!!", KeywordKind.OPT_OUT, "STOP"),
-        ("stop?!", KeywordKind.OPT_OUT, "STOP"),
-        ('"stop"', KeywordKind.OPT_OUT, "STOP"),
-        ("“Stop.”", KeywordKind.OPT_OUT, "STOP"),
-        ("'STOP!'", KeywordKind.OPT_OUT, "STOP"),
-        ("ＳＴＯＰ", KeywordKind.OPT_OUT, "STOP"),
-        ("\tstop\n", KeywordKind.OPT_OUT, "STOP"),
-        ("STOP\u200b", KeywordKind.OPT_OUT, "STOP"),
-        ("\ufeffStop", KeywordKind.OPT_OUT, "STOP"),
-        ("Opt-Out", KeywordKind.OPT_OUT, "OPT OUT"),
-        ("opt_out", KeywordKind.OPT_OUT, "OPT OUT"),
-        ("OPT  OUT", KeywordKind.OPT_OUT, "OPT OUT"),
-        ("optout", KeywordKind.OPT_OUT, "OPTOUT"),
-        ("stop all", KeywordKind.OPT_OUT, "STOP ALL"),
-        ("Stop-All", KeywordKind.OPT_OUT, "STOP ALL"),
-        ("STOPALL", KeywordKind.OPT_OUT, "STOPALL"),
-        ("Unsubscribe", KeywordKind.OPT_OUT, "UNSUBSCRIBE"),
-        ("cancel", KeywordKind.OPT_OUT, "CANCEL"),
-        ("End.", KeywordKind.OPT_OUT, "END"),
-        ("quit", KeywordKind.OPT_OUT, "QUIT"),
-        ("Revoke", KeywordKind.OPT_OUT, "REVOKE"),
-        ("START", KeywordKind.OPT_IN, "START"),
-        ("unstop", KeywordKind.OPT_IN, "UNSTOP"),
-        ("Yes!", KeywordKind.OPT_IN, "YES"),
-        ("subscribe", KeywordKind.OPT_IN, "SUBSCRIBE"),
-        ("help?", KeywordKind.HELP, "HELP"),
-        ("Info", KeywordKind.HELP, "INFO"),
+        ("STOP", Action.OPT_OUT, "STOP"),
+        ("Stop", Action.OPT_OUT, "STOP"),
+        (" STOP ", Action.OPT_OUT, "STOP"),
+        ("stop.", Action.OPT_OUT, "STOP"),
+        ("STOP!!", Action.OPT_OUT, "STOP"),
+        ("stop?!", Action.OPT_OUT, "STOP"),
+        ('"stop"', Action.OPT_OUT, "STOP"),
+        ("“Stop.”", Action.OPT_OUT, "STOP"),
+        ("'STOP!'", Action.OPT_OUT, "STOP"),
+        ("ＳＴＯＰ", Action.OPT_OUT, "STOP"),
+        ("\tstop\n", Action.OPT_OUT, "STOP"),
+        ("STOP\u200b", Action.OPT_OUT, "STOP"),
+        ("\ufeffStop", Action.OPT_OUT, "STOP"),
+        ("Opt-Out", Action.OPT_OUT, "OPT OUT"),
+        ("opt_out", Action.OPT_OUT, "OPT OUT"),
+        ("OPT  OUT", Action.OPT_OUT, "OPT OUT"),
+        ("optout", Action.OPT_OUT, "OPTOUT"),
+        ("stop all", Action.OPT_OUT, "STOP ALL"),
+        ("Stop-All", Action.OPT_OUT, "STOP ALL"),
+        ("STOPALL", Action.OPT_OUT, "STOPALL"),
+        ("Unsubscribe", Action.OPT_OUT, "UNSUBSCRIBE"),
+        ("cancel", Action.OPT_OUT, "CANCEL"),
+        ("End.", Action.OPT_OUT, "END"),
+        ("quit", Action.OPT_OUT, "QUIT"),
+        ("Revoke", Action.OPT_OUT, "REVOKE"),
+        ("START", Action.OPT_IN, "START"),
+        ("unstop", Action.OPT_IN, "UNSTOP"),
+        ("Yes!", Action.OPT_IN, "YES"),
+        ("subscribe", Action.OPT_IN, "SUBSCRIBE"),
+        ("help?", Action.HELP, "HELP"),
+        ("Info", Action.HELP, "INFO"),
     ],
 )
 def test_builtin_keywords_match_after_normalisation(message, kind, keyword):
@@ -75,5 +75,5 @@ def test_custom_keywords_use_the_same_rule():
     assert normalize("remind-me!") == normalize("REMIND ME")
     assert normalize(" Remind   me. ") == normalize("remind_me")
     assert normalize("remind me tomorrow") != normalize("REMIND ME")
-    assert builtin_kind("opt-out") == KeywordKind.OPT_OUT
+    assert builtin_kind("opt-out") == Action.OPT_OUT
     assert builtin_kind("JOIN") is None

@@ -40,7 +40,6 @@ from crm.roles import Role
 from crm.services import (
     account_create,
     account_credentials_update,
-    account_settings_update,
     contact_create,
     line_create,
     membership_set,
@@ -188,17 +187,8 @@ def _seed_account() -> Account:
     if account is not None:
         return account
     account = account_create(name=ACCOUNT_NAME, help_contact=HELP_CONTACT)
-    account_credentials_update(
+    return account_credentials_update(
         account=account, twilio_account_sid="", twilio_auth_token=DEMO_TWILIO_TOKEN
-    )
-    return account_settings_update(
-        account=account,
-        name=account.name,
-        help_contact=account.help_contact,
-        opt_out_reply=account.opt_out_reply,
-        opt_in_reply=account.opt_in_reply,
-        help_reply=account.help_reply,
-        revocation_policy=account.revocation_policy,
     )
 
 

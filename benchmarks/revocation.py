@@ -9,7 +9,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from keywords.revocation import detect_revocation
-from tests.corpus import precision_and_recall, revocation_corpus
+from tests.support.corpus import precision_and_recall, revocation_corpus
 
 
 def main() -> None:

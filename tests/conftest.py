@@ -1,26 +1,24 @@
 """Shared fixtures: two accounts, lines, a user per role, and helpers for messages."""
 
 import os
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
-from django.apps import apps as django_apps
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.utils import timezone
 
 from conversations.backends import locmem
-from conversations.models import Conversation, Direction, Message, MessageStatus
+from conversations.models import Conversation
 from core import queueing
 from crm import consent
 from crm.import_files import read_upload
 from crm.imports import contact_import_create
 from crm.models import Account, ConsentSource, Contact, Line
-from crm.roles import Role, sync_role_groups
-from crm.services import membership_set
+from crm.roles import Role
 from keywords.models import Action, KeywordResponder
-from tests.webhook_client import TOKEN, post_inbound
+from tests.support.factories import inbound_message, make_user
+from tests.support.webhook_client import TOKEN, post_inbound
 
 
 def pytest_addoption(parser):
@@ -94,15 +92,6 @@ def other_contact(other_account) -> Contact:
     return Contact.objects.create(account=other_account, phone="+12025550143", name="Globex Ada")
 
 
-def make_user(account: Account, role: Role, username: str | None = None, **extra):
-    sync_role_groups(django_apps)  # transactional tests flush what the data migration made
-    user = get_user_model().objects.create_user(
-        username=username or f"{role.value}-{account.pk}", password="pw", **extra
-    )
-    membership_set(user=user, account=account, role=role)
-    return user
-
-
 @pytest.fixture
 def agent(account):
     return make_user(account, Role.AGENT)
@@ -123,21 +112,6 @@ def outbox():
     locmem.outbox.clear()
     yield locmem.outbox
     locmem.outbox.clear()
-
-
-def inbound_message(contact: Contact, line: Line, body: str, at: datetime | None = None):
-    """An inbound message as the webhook would store it, already tied to the contact."""
-    at = at or timezone.now()
-    return Message.objects.create(
-        line=line,
-        contact=contact,
-        remote_number=contact.phone,
-        direction=Direction.INBOUND,
-        body=body,
-        status=MessageStatus.PROCESSED,
-        provider_message_id=f"SM{Message.objects.count() + 1:032d}",
-        occurred_at=at,
-    )
 
 
 @pytest.fixture

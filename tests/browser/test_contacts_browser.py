@@ -5,7 +5,7 @@ from playwright.sync_api import expect
 
 from crm import consent
 from crm.models import ConsentSource, Contact, Line
-from tests.conftest import inbound_message
+from tests.support.factories import inbound_message
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

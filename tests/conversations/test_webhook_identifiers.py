@@ -1,0 +1,165 @@
+"""Twilio's identifiers must have Twilio's shape, so no re-split of a signed request validates.
+
+Twilio signs the URL followed by the sorted parameter names and values joined with nothing in
+between. The same string splits other ways: move the next parameter into the end of a SID's
+value and the captured `X-Twilio-Signature` still fits, while the SID looks new. Replayed, a
+captured START would then opt a contact back in after their STOP.
+"""
+
+import pytest
+from django.urls import reverse
+from twilio.request_validator import RequestValidator
+
+from conversations.models import Direction, Message, MessageStatus
+from crm.models import Consent, ConsentEvent, ConsentStatus
+from tests.support.webhook_client import (
+    ACCOUNT_SID,
+    TOKEN,
+    inbound_params,
+    new_sid,
+    post_inbound,
+    post_status,
+)
+
+pytestmark = pytest.mark.usefixtures("signed_account")
+
+SENDER = "+12025550143"
+
+
+def resplit(params: dict[str, str], into: str, absorbed: str) -> dict[str, str]:
+    """The same signed string split another way: `absorbed` and its value appended to `into`."""
+    moved = {name: value for name, value in params.items() if name != absorbed}
+    moved[into] = params[into] + absorbed + params[absorbed]
+    return moved
+
+
+def signature_still_fits(route: str, signed: dict[str, str], sent: dict[str, str]) -> bool:
+    url = f"http://testserver{reverse(route)}"
+    validator = RequestValidator(TOKEN)
+    return validator.validate(url, sent, validator.compute_signature(url, signed))
+
+
+def test_a_resplit_start_cannot_opt_a_contact_back_in_after_stop(client, line, deliver, outbox):
+    start = inbound_params(line, sender=SENDER, body="START")
+    assert deliver(client, start).status_code == 200
+    assert deliver(client, inbound_params(line, sender=SENDER, body="STOP")).status_code == 200
+    texts_before = len(outbox)
+
+    replayed = resplit(start, into="MessageSid", absorbed="NumMedia")
+    assert signature_still_fits("twilio-inbound-message", start, replayed)
+    response = deliver(client, start, sent_params=replayed)
+
+    assert response.status_code == 400
+    assert "MessageSid" in response.content.decode()
+    assert Message.objects.filter(direction=Direction.INBOUND).count() == 2
+    assert Consent.objects.get(line=line).status == ConsentStatus.OPTED_OUT
+    assert ConsentEvent.objects.count() == 2
+    assert len(outbox) == texts_before
+
+
+@pytest.mark.parametrize(
+    ("into", "absorbed"),
+    [
+        ("MessageSid", "NumMedia"),
+        ("SmsMessageSid", "SmsSid"),
+        ("SmsSid", "SmsStatus"),
+        ("AccountSid", "ApiVersion"),
+    ],
+)
+def test_no_resplit_of_an_inbound_message_is_stored(client, line, into, absorbed):
+    sid = new_sid()
+    signed = {
+        **inbound_params(line, body="START"),
+        "MessageSid": sid,
+        "SmsMessageSid": sid,
+        "SmsSid": sid,
+        "SmsStatus": "received",
+        "ApiVersion": "2010-04-01",
+    }
+    sent = resplit(signed, into=into, absorbed=absorbed)
+    assert signature_still_fits("twilio-inbound-message", signed, sent)
+
+    response = post_inbound(client, signed, sent_params=sent)
+
+    assert response.status_code == 400
+    assert into in response.content.decode()
+    assert not Message.objects.exists()
+
+
+def delivered_callback(message) -> dict[str, str]:
+    return {
+        "AccountSid": ACCOUNT_SID,
+        "ApiVersion": "2010-04-01",
+        "From": message.line.number,
+        "MessageSid": message.provider_message_id,
+        "MessageStatus": "delivered",
+        "SmsSid": message.provider_message_id,
+        "SmsStatus": "delivered",
+        "To": message.remote_number,
+    }
+
+
+@pytest.mark.parametrize(
+    ("into", "absorbed"), [("SmsSid", "SmsStatus"), ("AccountSid", "ApiVersion")]
+)
+def test_no_resplit_of_a_status_callback_is_accepted(client, line, contact, into, absorbed):
+    message = Message.objects.create(
+        line=line,
+        contact=contact,
+        remote_number=contact.phone,
+        direction=Direction.OUTBOUND,
+        body="Your appointment is tomorrow",
+        status=MessageStatus.SENT,
+        provider_message_id=new_sid(),
+        occurred_at=contact.created_at,
+    )
+    signed = delivered_callback(message)
+    sent = resplit(signed, into=into, absorbed=absorbed)
+    assert signature_still_fits("twilio-status", signed, sent)
+
+    response = post_status(client, signed, sent_params=sent)
+
+    assert response.status_code == 400
+    assert into in response.content.decode()
+    message.refresh_from_db()
+    assert message.status == MessageStatus.SENT
+    assert post_status(client, signed).status_code == 204
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("MessageSid", "SM" + "0" * 31),
+        ("MessageSid", "SM" + "0" * 33),
+        ("MessageSid", "XX" + "0" * 32),
+        ("MessageSid", "SM" + "g" * 32),
+        ("AccountSid", "AC" + "0" * 31),
+        ("AccountSid", "SM" + "0" * 32),
+        ("SmsSid", "SM" + "f" * 32),
+        ("SmsMessageSid", "MM" + "f" * 32),
+    ],
+)
+def test_identifiers_that_are_not_twilios_shape_are_400(client, line, field, value):
+    params = {**inbound_params(line), field: value}
+    response = post_inbound(client, params)
+    assert response.status_code == 400
+    assert field in response.content.decode()
+    assert not Message.objects.exists()
+
+
+def test_mms_sids_are_accepted(client, line):
+    sid = "MM" + "a1" * 16
+    params = {**inbound_params(line), "MessageSid": sid, "SmsMessageSid": sid, "SmsSid": sid}
+    assert post_inbound(client, params).status_code == 200
+    assert Message.objects.get().provider_message_id == sid
+
+
+def test_the_account_sid_must_be_the_accounts_own_when_it_has_one(client, line, signed_account):
+    signed_account.twilio_account_sid = "AC" + "ab" * 16
+    signed_account.save()
+    foreign = post_inbound(client, inbound_params(line))
+    assert foreign.status_code == 400
+    assert "AccountSid" in foreign.content.decode()
+    own = post_inbound(client, {**inbound_params(line), "AccountSid": "AC" + "ab" * 16})
+    assert own.status_code == 200
+    assert Message.objects.count() == 1

@@ -1,0 +1,134 @@
+"""Account settings (admins): replies, phrase policy, and each line's name and consent policy."""
+
+import pytest
+from django.urls import reverse
+
+from crm.models import Account, ConsentPolicy, RevocationPolicy
+from tests.support.webhook_client import inbound_params
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    client.force_login(admin_user)
+    return client
+
+
+def settings_data(account, lines, **overrides):
+    data = {
+        "account-name": account.name,
+        "account-help_contact": account.help_contact,
+        "account-opt_out_reply": account.opt_out_reply,
+        "account-opt_in_reply": account.opt_in_reply,
+        "account-help_reply": account.help_reply,
+        "account-revocation_policy": account.revocation_policy,
+        "lines-TOTAL_FORMS": str(len(lines)),
+        "lines-INITIAL_FORMS": str(len(lines)),
+        "lines-MIN_NUM_FORMS": "0",
+        "lines-MAX_NUM_FORMS": "1000",
+    }
+    for index, line in enumerate(lines):
+        data[f"lines-{index}-id"] = str(line.pk)
+        data[f"lines-{index}-name"] = line.name
+        data[f"lines-{index}-consent_policy"] = line.consent_policy
+    data.update(overrides)
+    return data
+
+
+def test_page_shows_the_replies_with_their_sms_count_and_the_lines(
+    admin_client, account, line, second_line
+):
+    page = admin_client.get(reverse("account-settings")).content.decode()
+    assert "Opt-out reply" in page
+    assert "Sales" in page
+    assert "Support" in page
+    assert 'data-sms-counter="id_account-opt_out_reply"' in page
+    assert "1 SMS part (GSM-7)" in page
+    assert "Flag the conversation for review" in page
+
+
+def test_saving_changes_the_replies_the_worker_sends_and_the_lines(
+    admin_client, signed_account, line, second_line, deliver, client, outbox
+):
+    response = admin_client.post(
+        reverse("account-settings"),
+        settings_data(
+            signed_account,
+            [line, second_line],
+            **{
+                "account-name": "Acme Co",
+                "account-help_reply": "{account}: call {help_contact}",
+                "account-help_contact": "555-0100",
+                "account-revocation_policy": RevocationPolicy.FLAG,
+                "lines-1-name": "Helpdesk",
+                "lines-1-consent_policy": ConsentPolicy.REQUIRE_OPT_IN,
+            },
+        ),
+    )
+    assert response.status_code == 302
+    account = Account.objects.get(pk=signed_account.pk)
+    assert (account.name, account.revocation_policy) == ("Acme Co", RevocationPolicy.FLAG)
+    second_line.refresh_from_db()
+    assert (second_line.name, second_line.consent_policy) == (
+        "Helpdesk",
+        ConsentPolicy.REQUIRE_OPT_IN,
+    )
+    deliver(client, inbound_params(line, body="HELP"))
+    assert [sms.body for sms in outbox] == ["Acme Co: call 555-0100"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "error"),
+    [
+        ("account-opt_out_reply", "Bye from {acount}", "Unknown placeholder {acount}"),
+        ("account-help_reply", "x" * 501, "at most 500 characters"),
+        ("account-name", "", "This field is required."),
+        ("lines-0-consent_policy", "whatever", "Select a valid choice."),
+    ],
+)
+def test_bad_values_are_field_errors_and_nothing_changes(
+    admin_client, account, line, field, value, error
+):
+    before = (account.name, account.opt_out_reply, line.consent_policy)
+    page = admin_client.post(
+        reverse("account-settings"), settings_data(account, [line], **{field: value})
+    )
+    assert page.status_code == 200
+    assert error in page.content.decode()
+    account.refresh_from_db()
+    line.refresh_from_db()
+    assert (account.name, account.opt_out_reply, line.consent_policy) == before
+
+
+def test_another_accounts_line_cannot_be_renamed_through_the_form(
+    admin_client, account, line, other_line
+):
+    data = settings_data(account, [line], **{"lines-0-id": str(other_line.pk)})
+    data["lines-0-name"] = "Hijacked"
+    page = admin_client.post(reverse("account-settings"), data)
+    assert page.status_code == 200
+    assert "not one of this account&#x27;s; reload the page." in page.content.decode()
+    other_line.refresh_from_db()
+    assert other_line.name == "Globex HQ"
+
+
+def test_a_longer_name_that_would_overflow_a_responders_reply_is_refused(
+    admin_client, account, line
+):
+    from keywords.models import Action, KeywordResponder
+
+    KeywordResponder.objects.create(
+        account=account,
+        name="Shouty",
+        keywords=["SHOUT"],
+        action=Action.REPLY,
+        reply="{account} " * 40,
+    )
+    page = admin_client.post(
+        reverse("account-settings"),
+        settings_data(account, [line], **{"account-name": "A much longer business name"}),
+    )
+    text = page.content.decode()
+    assert "The reply of responder “Shouty”: With {account} and {help_contact} filled in" in text
+    assert '<span class="account-name">Acme Plumbing</span>' in text
+    account.refresh_from_db()
+    assert account.name == "Acme Plumbing"

@@ -9,15 +9,19 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from conversations.backends import locmem
-from conversations.models import Conversation
 from core import queueing
 from crm import consent
 from crm.import_files import read_upload
 from crm.imports import contact_import_create
 from crm.models import Account, ConsentSource, Contact, Line
 from crm.roles import Role
-from keywords.models import Action, KeywordResponder
-from tests.support.factories import inbound_message, make_user
+from keywords.models import Action
+from tests.support.factories import (
+    ConversationFactory,
+    ResponderFactory,
+    inbound_message,
+    make_user,
+)
 from tests.support.webhook_client import TOKEN, post_inbound
 
 
@@ -108,6 +112,24 @@ def manager(account):
 
 
 @pytest.fixture
+def agent_client(client, agent):
+    client.force_login(agent)
+    return client
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    client.force_login(admin_user)
+    return client
+
+
+@pytest.fixture
+def manager_client(client, manager):
+    client.force_login(manager)
+    return client
+
+
+@pytest.fixture
 def outbox():
     locmem.outbox.clear()
     yield locmem.outbox
@@ -138,7 +160,7 @@ def build_world(account: Account, tag: str, number: str) -> dict:
     line = Line.objects.create(account=account, number=number, name=f"{tag} line")
     contact = Contact.objects.create(account=account, phone="+12025550143", name=f"{tag} Ada")
     message = inbound_message(contact, line, f"{tag} hello")
-    conversation = Conversation.objects.create(
+    conversation = ConversationFactory(
         account=account, contact=contact, line=line, last_message_at=message.occurred_at
     )
     admin = make_user(account, Role.ADMIN, username=f"{tag.lower()}-admin")
@@ -150,7 +172,7 @@ def build_world(account: Account, tag: str, number: str) -> dict:
         occurred_at=timezone.now() - timedelta(minutes=1),
     )
     upload = read_upload(f"{tag}.csv", b"name,phone\nBo,+12025550111\n")
-    responder = KeywordResponder.objects.create(
+    responder = ResponderFactory(
         account=account,
         name=f"{tag} responder",
         keywords=[f"{tag.upper()}JOIN"],

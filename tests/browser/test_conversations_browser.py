@@ -3,10 +3,9 @@
 import pytest
 from playwright.sync_api import expect
 
-from conversations.models import Conversation
 from crm import consent
 from crm.models import ConsentSource, Contact
-from tests.support.factories import inbound_message
+from tests.support.factories import ConversationFactory, inbound_message
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -14,7 +13,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def conversation(account, line, phone, name):
     contact = Contact.objects.create(account=account, phone=phone, name=name)
     inbound_message(contact, line, f"Hi, this is {name}")
-    return Conversation.objects.create(account=account, contact=contact, line=line)
+    return ConversationFactory(account=account, contact=contact, line=line)
 
 
 def test_opted_out_contact_shows_the_red_x_and_a_disabled_composer(

@@ -11,14 +11,14 @@ from django.utils import timezone
 from conversations.models import Conversation, ConversationStatus, Direction, Message, MessageStatus
 from crm import consent
 from crm.models import Consent, ConsentEvent, ConsentOutcome, ConsentSource, ConsentStatus, Contact
-from tests.support.factories import inbound_message
+from tests.support.factories import ConversationFactory, inbound_message
 
 
 def conversation_with(account, line, phone, name="", body="Hello", minutes_ago=0, **extra):
     contact = Contact.objects.create(account=account, phone=phone, name=name)
     at = timezone.now() - timedelta(minutes=minutes_ago)
     inbound_message(contact, line, body, at=at)
-    return Conversation.objects.create(
+    return ConversationFactory(
         account=account, contact=contact, line=line, last_message_at=at, **extra
     )
 
@@ -31,12 +31,6 @@ def opt_out(conversation, user):
         user=user,
         note="asked by phone",
     )
-
-
-@pytest.fixture
-def agent_client(client, agent):
-    client.force_login(agent)
-    return client
 
 
 def test_sidebar_lists_open_first_then_most_recent_with_markers(agent_client, account, line, agent):

@@ -26,7 +26,8 @@ from crm.models import (
     Contact,
     RevocationPolicy,
 )
-from keywords.models import Action, KeywordResponder
+from keywords.models import Action
+from tests.support.factories import ConversationFactory, ResponderFactory
 from tests.support.webhook_client import inbound_params
 
 pytestmark = pytest.mark.usefixtures("signed_account")
@@ -82,14 +83,14 @@ def test_an_ordinary_message_never_lifts_an_opt_out(client, deliver, line, outbo
 
 
 def test_line_bound_responder_wins_over_all_lines_one(client, deliver, account, line, second_line):
-    everywhere = KeywordResponder.objects.create(
+    everywhere = ResponderFactory(
         account=account,
         name="Join all",
         keywords=["JOIN"],
         action=Action.OPT_IN,
         reply="Joined everywhere",
     )
-    on_sales = KeywordResponder.objects.create(
+    on_sales = ResponderFactory(
         account=account,
         name="Join sales",
         keywords=["join"],
@@ -107,14 +108,14 @@ def test_line_bound_responder_wins_over_all_lines_one(client, deliver, account, 
 def test_a_responder_on_a_builtin_word_supplies_the_reply_and_inactive_ones_are_ignored(
     client, deliver, account, line
 ):
-    KeywordResponder.objects.create(
+    ResponderFactory(
         account=account,
         name="Hours",
         keywords=["INFO"],
         action=Action.REPLY,
         reply="Open 8-6",
     )
-    KeywordResponder.objects.create(
+    ResponderFactory(
         account=account,
         name="Old",
         keywords=["HOURS"],
@@ -131,9 +132,7 @@ def test_a_responder_on_a_builtin_word_supplies_the_reply_and_inactive_ones_are_
 def test_responder_opt_out_with_empty_reply_uses_the_account_confirmation(
     client, deliver, account, line
 ):
-    KeywordResponder.objects.create(
-        account=account, name="Enough", keywords=["ENOUGH"], action=Action.OPT_OUT
-    )
+    ResponderFactory(account=account, name="Enough", keywords=["ENOUGH"], action=Action.OPT_OUT)
     text(client, deliver, line, "enough")
     assert status_on(line) == ConsentStatus.OPTED_OUT
     [reply] = replies()
@@ -171,7 +170,7 @@ def test_carrier_signal_opts_out_without_a_reply_of_ours(client, deliver, line):
 
 def test_inbound_reopens_a_closed_conversation(client, deliver, line, account):
     contact = Contact.objects.create(account=account, phone=SENDER)
-    Conversation.objects.create(
+    ConversationFactory(
         account=account, contact=contact, line=line, status=ConversationStatus.CLOSED
     )
     text(client, deliver, line, "Hello again")
@@ -261,7 +260,7 @@ def test_the_decision_is_recorded_for_people(client, deliver, line, body, extra,
 
 
 def test_a_responder_can_never_take_stop_away(client, deliver, account, line):
-    KeywordResponder.objects.create(
+    ResponderFactory(
         account=account,
         name="Misconfigured",
         keywords=["STOP"],
@@ -278,12 +277,10 @@ def test_a_responder_can_never_take_stop_away(client, deliver, account, line):
 def test_a_responder_with_malformed_keywords_never_breaks_processing(
     client, deliver, account, line
 ):
-    KeywordResponder.objects.create(
+    ResponderFactory(
         account=account, name="Broken", keywords={"not": "a list"}, action=Action.OPT_IN
     )
-    KeywordResponder.objects.create(
-        account=account, name="Mixed", keywords=[5, "JOIN"], action=Action.OPT_IN
-    )
+    ResponderFactory(account=account, name="Mixed", keywords=[5, "JOIN"], action=Action.OPT_IN)
     text(client, deliver, line, "STOP")
     assert status_on(line) == ConsentStatus.OPTED_OUT
     text(client, deliver, line, "join")

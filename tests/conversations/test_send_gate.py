@@ -15,6 +15,7 @@ from conversations.sending import SendBlocked, send_message
 from conversations.tasks import sweep_pending_messages
 from crm import consent
 from crm.models import ConsentPolicy, ConsentSource, ConsentStatus
+from tests.support.factories import ConversationFactory, SentMessageFactory
 
 
 def opt_out(contact, line, user, when=None):
@@ -176,20 +177,10 @@ def test_provider_unsubscribed_error_records_an_opt_out(
     )
 
 
-def queued_message(contact, line):
-    return Message.objects.create(
-        line=line,
-        contact=contact,
-        remote_number=contact.phone,
-        direction="outbound",
-        body="left behind while the broker was down",
-        status=MessageStatus.QUEUED,
-        occurred_at=timezone.now(),
-    )
-
-
 def test_stalled_queued_messages_are_queued_again(contact, line, outbox):
-    message = queued_message(contact, line)
+    message = SentMessageFactory(
+        contact=contact, line=line, status=MessageStatus.QUEUED, provider_message_id=""
+    )
     Message.objects.filter(pk=message.pk).update(created_at=timezone.now() - timedelta(minutes=5))
     assert sweep_pending_messages() == {"inbound": 0, "outbound": 1, "unconfirmed": 0}
     message.refresh_from_db()
@@ -218,7 +209,9 @@ def flaky_provider(settings):
 def test_a_provider_outage_puts_the_message_back_in_the_queue_to_retry(
     contact, line, outbox, flaky_provider
 ):
-    message = queued_message(contact, line)
+    message = SentMessageFactory(
+        contact=contact, line=line, status=MessageStatus.QUEUED, provider_message_id=""
+    )
     flaky_provider.append(ProviderUnavailable("503"))
     with pytest.raises(ProviderUnavailable):
         sending.deliver(message.pk)
@@ -233,7 +226,9 @@ def test_a_provider_outage_puts_the_message_back_in_the_queue_to_retry(
 def test_a_send_of_unknown_outcome_is_never_sent_again_and_ends_failed_unconfirmed(
     client, agent, contact, line, outbox, flaky_provider
 ):
-    message = queued_message(contact, line)
+    message = SentMessageFactory(
+        contact=contact, line=line, status=MessageStatus.QUEUED, provider_message_id=""
+    )
     flaky_provider.append(ProviderOutcomeUnknown("read timed out"))
     with pytest.raises(ProviderOutcomeUnknown):
         sending.deliver(message.pk)
@@ -250,6 +245,6 @@ def test_a_send_of_unknown_outcome_is_never_sent_again_and_ends_failed_unconfirm
     assert (message.status, message.error_code) == (MessageStatus.FAILED, "unconfirmed")
     assert outbox == []
     client.force_login(agent)
-    conversation = Conversation.objects.create(account=line.account, contact=contact, line=line)
+    conversation = ConversationFactory(account=line.account, contact=contact, line=line)
     page = client.get(reverse("conversation", args=[conversation.pk])).content.decode()
     assert "may not have reached the contact" in page

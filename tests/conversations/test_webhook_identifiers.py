@@ -12,6 +12,7 @@ from twilio.request_validator import RequestValidator
 
 from conversations.models import Direction, Message, MessageStatus
 from crm.models import Consent, ConsentEvent, ConsentStatus
+from tests.support.factories import SentMessageFactory
 from tests.support.webhook_client import (
     ACCOUNT_SID,
     TOKEN,
@@ -103,16 +104,7 @@ def delivered_callback(message) -> dict[str, str]:
     ("into", "absorbed"), [("SmsSid", "SmsStatus"), ("AccountSid", "ApiVersion")]
 )
 def test_no_resplit_of_a_status_callback_is_accepted(client, line, contact, into, absorbed):
-    message = Message.objects.create(
-        line=line,
-        contact=contact,
-        remote_number=contact.phone,
-        direction=Direction.OUTBOUND,
-        body="Your appointment is tomorrow",
-        status=MessageStatus.SENT,
-        provider_message_id=new_sid(),
-        occurred_at=contact.created_at,
-    )
+    message = SentMessageFactory(contact=contact, line=line, body="See you tomorrow")
     signed = delivered_callback(message)
     sent = resplit(signed, into=into, absorbed=absorbed)
     assert signature_still_fits("twilio-status", signed, sent)

@@ -5,6 +5,7 @@ from django.urls import reverse
 
 from conversations.models import Direction, Message, MessageStatus, Purpose
 from crm.models import Consent, ConsentEvent, ConsentSource, ConsentStatus, Contact
+from tests.support.factories import SentMessageFactory
 from tests.support.webhook_client import (
     inbound_params,
     new_sid,
@@ -98,7 +99,7 @@ def test_hmac_sha256_signatures_named_in_the_settings_header(client, line):
 
 def test_platform_token_is_accepted_for_an_account_with_its_own(client, line, contact, settings):
     settings.TWILIO_AUTH_TOKEN = "platform-token"
-    sent = sent_message(contact, line)
+    sent = SentMessageFactory(contact=contact, line=line)
     params = status_params(line, sent.provider_message_id, "sent")
     assert post_status(client, params, token="platform-token").status_code == 204
     assert post_status(client, params, token="some-other-token").status_code == 403
@@ -195,22 +196,8 @@ def test_stop_and_start_processed_in_reverse_order_end_with_the_later(
     assert history == [("STOP", "superseded"), ("START", "changed")]
 
 
-def sent_message(contact, line):
-    """An outbound message the provider has accepted, waiting for its delivery reports."""
-    return Message.objects.create(
-        line=line,
-        contact=contact,
-        remote_number=contact.phone,
-        direction=Direction.OUTBOUND,
-        body="hi",
-        status=MessageStatus.SENT,
-        provider_message_id=new_sid(),
-        occurred_at=contact.created_at,
-    )
-
-
 def test_status_callbacks_move_forward_only(client, line, contact):
-    sent = sent_message(contact, line)
+    sent = SentMessageFactory(contact=contact, line=line)
     delivered = status_params(line, sent.provider_message_id, "delivered", To=contact.phone)
     assert post_status(client, delivered).status_code == 204
     sent.refresh_from_db()
@@ -222,7 +209,7 @@ def test_status_callbacks_move_forward_only(client, line, contact):
 
 
 def test_failed_status_with_21610_records_an_opt_out_once(client, line, contact):
-    queued = sent_message(contact, line)
+    queued = SentMessageFactory(contact=contact, line=line)
     params = status_params(line, queued.provider_message_id, "undelivered", ErrorCode="21610")
     assert post_status(client, params).status_code == 204
     assert post_status(client, params).status_code == 204

@@ -4,13 +4,8 @@ import pytest
 from django.urls import reverse
 
 from crm.models import Account, ConsentPolicy, RevocationPolicy
+from tests.support.factories import ResponderFactory
 from tests.support.webhook_client import inbound_params
-
-
-@pytest.fixture
-def admin_client(client, admin_user):
-    client.force_login(admin_user)
-    return client
 
 
 def settings_data(account, lines, **overrides):
@@ -114,9 +109,9 @@ def test_another_accounts_line_cannot_be_renamed_through_the_form(
 def test_a_longer_name_that_would_overflow_a_responders_reply_is_refused(
     admin_client, account, line
 ):
-    from keywords.models import Action, KeywordResponder
+    from keywords.models import Action
 
-    KeywordResponder.objects.create(
+    ResponderFactory(
         account=account,
         name="Shouty",
         keywords=["SHOUT"],

@@ -13,7 +13,12 @@ from crm import consent
 from crm.models import Account, ConsentSource, Contact, Line
 from crm.roles import Role
 from keywords.models import Action, KeywordResponder
-from tests.support.factories import inbound_message, make_user
+from tests.support.factories import (
+    ConversationFactory,
+    ResponderFactory,
+    inbound_message,
+    make_user,
+)
 
 
 @pytest.fixture
@@ -142,9 +147,7 @@ def test_responders_follow_the_keyword_rules(staff_client, account, changes, fie
 
 
 def test_a_responders_keyword_taken_on_a_shared_line_is_refused(staff_client, account, line):
-    KeywordResponder.objects.create(
-        account=account, name="First", keywords=["JOIN"], action=Action.OPT_IN
-    )
+    ResponderFactory(account=account, name="First", keywords=["JOIN"], action=Action.OPT_IN)
     response = staff_client.post(
         add_url(KeywordResponder), responder_form(account, name="Second", lines=[line.pk])
     )
@@ -153,9 +156,7 @@ def test_a_responders_keyword_taken_on_a_shared_line_is_refused(staff_client, ac
 
 
 def test_a_responder_changed_in_the_admin_answers_by_its_new_rules(staff_client, account, line):
-    join = KeywordResponder.objects.create(
-        account=account, name="Join", keywords=["JOIN"], action=Action.OPT_IN
-    )
+    join = ResponderFactory(account=account, name="Join", keywords=["JOIN"], action=Action.OPT_IN)
     response = staff_client.post(
         change_url(join), responder_form(account, keywords='["JOIN", "SIGN UP"]', lines=[line.pk])
     )
@@ -201,7 +202,7 @@ def test_account_replies_and_credentials_are_checked(
 
 
 def test_a_new_account_name_that_breaks_a_responders_reply_is_refused(staff_client, account):
-    KeywordResponder.objects.create(
+    ResponderFactory(
         account=account,
         name="Hours",
         keywords=["HOURS"],
@@ -217,7 +218,7 @@ def test_a_new_account_name_that_breaks_a_responders_reply_is_refused(staff_clie
 
 def test_conversations_are_only_closed_or_reopened(staff_client, account, line, contact):
     message = inbound_message(contact, line, "Hi")
-    conversation = Conversation.objects.create(
+    conversation = ConversationFactory(
         account=account, contact=contact, line=line, last_message_at=message.occurred_at
     )
     form = staff_client.get(change_url(conversation)).content.decode()

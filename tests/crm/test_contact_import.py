@@ -36,12 +36,6 @@ GOOD_AND_BAD = (
 )
 
 
-@pytest.fixture
-def admin_client(client, admin_user):
-    client.force_login(admin_user)
-    return client
-
-
 def upload(client, content, name="contacts.csv"):
     data = content.encode() if isinstance(content, str) else content
     return client.post(reverse("imports"), {"file": SimpleUploadedFile(name, data, "text/csv")})

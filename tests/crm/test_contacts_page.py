@@ -10,13 +10,7 @@ from django.urls import reverse
 
 from crm import consent
 from crm.models import ConsentSource, ConsentStatus, Contact, Line
-from tests.support.factories import inbound_message
-
-
-@pytest.fixture
-def agent_client(client, agent):
-    client.force_login(agent)
-    return client
+from tests.support.factories import ConversationFactory, inbound_message
 
 
 def add_contacts(account, count, start=0):
@@ -212,10 +206,9 @@ def test_detail_shows_the_whole_history_newest_first_and_conversations(
 
 
 def test_message_link_opens_its_conversation(agent_client, account, line, contact):
-    from conversations.models import Conversation
 
     stop = record(contact, line, ConsentStatus.OPTED_OUT)
-    conversation = Conversation.objects.create(
+    conversation = ConversationFactory(
         account=account, contact=contact, line=line, last_message_at=stop.occurred_at
     )
     response = agent_client.get(reverse("conversation-message", args=[stop.message_id]))

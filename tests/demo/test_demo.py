@@ -1,3 +1,4 @@
+import pytest
 from django.core.management import call_command
 from django.db.models import Count
 from django.urls import reverse
@@ -15,6 +16,8 @@ from crm.models import (
     Line,
 )
 from keywords.models import KeywordResponder
+
+pytestmark = pytest.mark.sweep  # long: CI runs it, an everyday run may not
 
 MODELS = (Account, Line, Contact, Consent, ConsentEvent, Conversation, Message, KeywordResponder)
 

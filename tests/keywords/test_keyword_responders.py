@@ -11,22 +11,8 @@ from crm import consent
 from crm.models import ConsentSource, ConsentStatus, Contact, Line
 from keywords.models import Action, KeywordResponder
 from keywords.selectors import decide_for_line
-from tests.support.factories import inbound_message
+from tests.support.factories import ResponderFactory, inbound_message
 from tests.support.webhook_client import inbound_params
-
-
-@pytest.fixture
-def admin_client(client, admin_user):
-    client.force_login(admin_user)
-    return client
-
-
-def responder(account, name, keywords, action=Action.OPT_IN, lines=(), **extra):
-    made = KeywordResponder.objects.create(
-        account=account, name=name, keywords=keywords, action=action, **extra
-    )
-    made.lines.set(lines)
-    return made
 
 
 def form_data(**overrides):
@@ -51,8 +37,12 @@ def errors_of(client, **overrides):
 def test_list_shows_responders_and_the_built_in_keywords_with_current_replies(
     admin_client, account, line, second_line
 ):
-    responder(account, "Join sales", ["JOIN", "IN"], lines=[line], reply="Welcome!")
-    responder(account, "Hours", ["HOURS"], Action.REPLY, is_active=False)
+    ResponderFactory(
+        account=account, name="Join sales", keywords=["JOIN", "IN"], lines=[line], reply="Welcome!"
+    )
+    ResponderFactory(
+        account=account, name="Hours", keywords=["HOURS"], action=Action.REPLY, is_active=False
+    )
     account.help_reply = "{account} help: call {help_contact}"
     account.save()
     page = admin_client.get(reverse("responders")).content.decode()
@@ -125,7 +115,7 @@ def test_form_rules_give_field_errors(admin_client, account, line, overrides, me
 def test_a_keyword_of_another_active_responder_on_an_overlapping_line_is_refused(
     admin_client, account, line, second_line
 ):
-    responder(account, "Sales join", ["JOIN"], lines=[line])
+    ResponderFactory(account=account, name="Sales join", keywords=["JOIN"], lines=[line])
     errors = errors_of(admin_client, keywords="join", lines=[line.pk, second_line.pk])
     assert errors["keywords"] == [
         "“join” is already a keyword of the active responder “Sales join” on Sales. Remove it "
@@ -144,8 +134,8 @@ def test_a_keyword_of_another_active_responder_on_an_overlapping_line_is_refused
 
 
 def test_switching_on_a_responder_whose_keyword_is_taken_is_refused(admin_client, account, line):
-    responder(account, "Now", ["JOIN"])
-    later = responder(account, "Later", ["JOIN"], is_active=False)
+    ResponderFactory(account=account, name="Now", keywords=["JOIN"])
+    later = ResponderFactory(account=account, name="Later", keywords=["JOIN"], is_active=False)
     page = admin_client.post(
         reverse("responder-active", args=[later.pk]), {"is_active": "true"}, follow=True
     ).content.decode()
@@ -185,8 +175,16 @@ TESTER_TABLE = [
 def test_the_tester_and_the_worker_agree(
     admin_client, signed_account, line, deliver, client, outbox, body
 ):
-    responder(signed_account, "Join", ["JOIN"], lines=[line], reply="In!")
-    responder(signed_account, "Hours", ["HOURS"], Action.REPLY, reply="9 to 5")
+    ResponderFactory(
+        account=signed_account, name="Join", keywords=["JOIN"], lines=[line], reply="In!"
+    )
+    ResponderFactory(
+        account=signed_account,
+        name="Hours",
+        keywords=["HOURS"],
+        action=Action.REPLY,
+        reply="9 to 5",
+    )
     before = Message.objects.count()
     tested = admin_client.get(
         reverse("responders"), {"line": line.pk, "message": body}, HTTP_HX_REQUEST="true"
@@ -232,12 +230,14 @@ def test_banner_follows_responders_added_deactivated_and_removed(
     assert "No active opt in responder at all" in text
     assert "No active opt out responder at all" in text
     assert '/keywords/new/?action=opt_in"' in text
-    opt_in = responder(account, "Join", ["JOIN"], lines=[line])
+    opt_in = ResponderFactory(account=account, name="Join", keywords=["JOIN"], lines=[line])
     text = banner(admin_client)
     assert "No active opt in responder on Support." in text
-    responder(account, "Join support", ["JOIN2"], lines=[second_line])
+    ResponderFactory(account=account, name="Join support", keywords=["JOIN2"], lines=[second_line])
     assert "opt in" not in banner(admin_client)
-    opt_out = responder(account, "Leave", ["LEAVE"], Action.OPT_OUT)
+    opt_out = ResponderFactory(
+        account=account, name="Leave", keywords=["LEAVE"], action=Action.OPT_OUT
+    )
     assert banner(admin_client) is None
     admin_client.post(reverse("responder-active", args=[opt_out.pk]), {"is_active": "false"})
     assert "No active opt out responder at all" in banner(admin_client)
@@ -259,12 +259,12 @@ def test_banner_is_on_every_admin_page_but_not_for_agents(client, admin_user, ag
 def test_delete_asks_first_and_keeps_a_responder_that_is_evidence(
     admin_client, account, line, contact
 ):
-    spare = responder(account, "Spare", ["SPARE"])
+    spare = ResponderFactory(account=account, name="Spare", keywords=["SPARE"])
     page = admin_client.get(reverse("responder-delete", args=[spare.pk])).content.decode()
     assert "Delete “Spare”?" in page
     assert ">Delete</button>" in page
     assert KeywordResponder.objects.filter(pk=spare.pk).exists()
-    used = responder(account, "Join", ["JOIN"])
+    used = ResponderFactory(account=account, name="Join", keywords=["JOIN"])
     consent.opt_in(
         contact=contact,
         line=line,
@@ -283,7 +283,7 @@ def test_delete_asks_first_and_keeps_a_responder_that_is_evidence(
 def test_agents_and_managers_get_403_and_other_accounts_responders_404(
     client, agent, manager, admin_user, other_account
 ):
-    theirs = responder(other_account, "Theirs", ["THEIRS"])
+    theirs = ResponderFactory(account=other_account, name="Theirs", keywords=["THEIRS"])
     for user in (agent, manager):
         client.force_login(user)
         for url in (
@@ -313,11 +313,11 @@ def test_list_query_count_does_not_grow_with_responders_or_lines(admin_client, a
         return len(captured)
 
     Line.objects.create(account=account, number="+14155550150", name="L0")
-    responder(account, "R0", ["R0"])
+    ResponderFactory(account=account, name="R0", keywords=["R0"])
     few = count()
     for n in range(1, 8):
         line = Line.objects.create(account=account, number=f"+1415555016{n}", name=f"L{n}")
-        responder(account, f"R{n}", [f"R{n}"], lines=[line])
+        ResponderFactory(account=account, name=f"R{n}", keywords=[f"R{n}"], lines=[line])
     assert count() == few
 
 
@@ -358,7 +358,7 @@ def test_the_tester_reads_nul_as_the_webhook_stores_it_and_ignores_other_params(
 
 
 def test_the_banner_costs_admins_at_most_one_query(client, admin_user, agent, account, line):
-    responder(account, "Join", ["JOIN"], lines=[line])
+    ResponderFactory(account=account, name="Join", keywords=["JOIN"], lines=[line])
 
     def queries(user):
         client.force_login(user)

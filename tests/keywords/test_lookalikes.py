@@ -10,6 +10,7 @@ from django.urls import reverse
 from crm.models import Consent, ConsentEvent, ConsentStatus
 from keywords.models import Action, KeywordResponder
 from tests.keywords.test_keyword_responders import errors_of
+from tests.support.factories import ResponderFactory
 from tests.support.webhook_client import inbound_params
 
 pytestmark = pytest.mark.usefixtures("signed_account")
@@ -49,9 +50,7 @@ def test_ordinary_words_and_sentences_stay_ordinary(client, line, deliver, body)
 
 
 def test_letters_typed_apart_match_custom_keywords_too(client, account, line, deliver):
-    join = KeywordResponder.objects.create(
-        account=account, name="Join", keywords=["JOIN"], action=Action.OPT_IN
-    )
+    join = ResponderFactory(account=account, name="Join", keywords=["JOIN"], action=Action.OPT_IN)
     deliver(client, inbound_params(line, body="J.O.I.N"))
     event = ConsentEvent.objects.get()
     assert (event.responder, event.status) == (join, ConsentStatus.OPTED_IN)
@@ -77,9 +76,7 @@ def test_two_spellings_of_one_keyword_are_one_keyword(client, admin_user, line):
     client.force_login(admin_user)
     errors = errors_of(client, keywords="JOIN, J.O.I.N")
     assert "is the same keyword as" in " ".join(errors["keywords"])
-    KeywordResponder.objects.create(
-        account=line.account, name="Join", keywords=["JOIN"], action=Action.OPT_IN
-    )
+    ResponderFactory(account=line.account, name="Join", keywords=["JOIN"], action=Action.OPT_IN)
     errors = errors_of(client, name="Other", keywords="j o i n")
     assert "is already a keyword of the active responder" in " ".join(errors["keywords"])
 

@@ -39,12 +39,6 @@ def keyword(contact, line, status, when):
 
 
 @pytest.fixture
-def manager_client(client, manager):
-    client.force_login(manager)
-    return client
-
-
-@pytest.fixture
 def history(account, line, second_line):
     """Ann changes three times on Sales; Bob has a status on Support only; Cy's STOP arrives
     after a newer START; Di's import opt-in is refused after her STOP."""

@@ -75,6 +75,8 @@ from crm.roles import Role
 from tests.support.factories import make_user
 from tests.support.webhook_client import TOKEN, inbound_params, post_inbound
 
+pytestmark = pytest.mark.sweep  # long: CI runs it, an everyday run may not
+
 OUT, IN = ConsentStatus.OPTED_OUT, ConsentStatus.OPTED_IN
 CONFIRMATION_WINDOW = timedelta(minutes=5)  # SPEC 6
 PHONES = ("+12025550143", "+12025550144", "+12025550145")

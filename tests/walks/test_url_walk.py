@@ -32,6 +32,8 @@ from crm.roles import Role
 from keywords.models import KeywordResponder
 from tests.support.factories import make_user
 
+pytestmark = pytest.mark.sweep  # long: CI runs it, an everyday run may not
+
 AGENTS, MANAGERS, ADMINS = Role.AGENT, Role.MANAGER, Role.ADMIN
 EVERY_ROLE = frozenset(Role)
 REPORTERS = frozenset({MANAGERS, ADMINS})

@@ -9,9 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from conversations.models import Conversation, ConversationStatus, Direction, Message, MessageStatus
-from crm import consent
 from crm.models import Consent, ConsentEvent, ConsentOutcome, ConsentSource, ConsentStatus, Contact
-from tests.support.factories import ConversationFactory, inbound_message
+from tests.support.factories import ConversationFactory, inbound_message, staff_consent
 
 
 def conversation_with(account, line, phone, name="", body="Hello", minutes_ago=0, **extra):
@@ -24,13 +23,7 @@ def conversation_with(account, line, phone, name="", body="Hello", minutes_ago=0
 
 
 def opt_out(conversation, user):
-    consent.opt_out(
-        contact=conversation.contact,
-        line=conversation.line,
-        source=ConsentSource.AGENT,
-        user=user,
-        note="asked by phone",
-    )
+    staff_consent(conversation.contact, conversation.line, ConsentStatus.OPTED_OUT, user)
 
 
 def test_sidebar_lists_open_first_then_most_recent_with_markers(agent_client, account, line, agent):

@@ -15,18 +15,7 @@ from conversations.sending import SendBlocked, send_message
 from conversations.tasks import sweep_pending_messages
 from crm import consent
 from crm.models import ConsentPolicy, ConsentSource, ConsentStatus
-from tests.support.factories import ConversationFactory, SentMessageFactory
-
-
-def opt_out(contact, line, user, when=None):
-    return consent.opt_out(
-        contact=contact,
-        line=line,
-        source=ConsentSource.AGENT,
-        user=user,
-        note="asked by phone",
-        occurred_at=when,
-    )
+from tests.support.factories import ConversationFactory, SentMessageFactory, staff_consent
 
 
 def opt_in(contact, line, when=None):
@@ -61,7 +50,7 @@ def test_message_to_not_defined_contact_is_sent_through_the_backend(
 def test_opted_out_contact_is_blocked_stored_and_never_sent(
     contact, line, agent, outbox, django_capture_on_commit_callbacks
 ):
-    opt_out(contact, line, agent)
+    staff_consent(contact, line, ConsentStatus.OPTED_OUT, agent)
     with django_capture_on_commit_callbacks(execute=True), pytest.raises(SendBlocked) as blocked:
         send_message(contact=contact, line=line, body="Sale today!", sent_by=agent)
     stored = Message.objects.get()
@@ -75,7 +64,7 @@ def test_opted_out_contact_is_blocked_stored_and_never_sent(
 def test_opt_out_on_one_line_does_not_block_another(
     contact, line, second_line, agent, outbox, django_capture_on_commit_callbacks
 ):
-    opt_out(contact, line, agent)
+    staff_consent(contact, line, ConsentStatus.OPTED_OUT, agent)
     with django_capture_on_commit_callbacks(execute=True):
         send_message(contact=contact, line=second_line, body="Support reply")
     assert [sms.from_number for sms in outbox] == [second_line.number]
@@ -100,7 +89,7 @@ def test_worker_rechecks_and_blocks_a_contact_who_opted_out_after_queueing(
     with django_capture_on_commit_callbacks() as queued:
         message = send_message(contact=contact, line=line, body="Queued before the STOP")
     assert message.status == MessageStatus.QUEUED
-    opt_out(contact, line, agent)
+    staff_consent(contact, line, ConsentStatus.OPTED_OUT, agent)
     for callback in queued:
         callback()
     message.refresh_from_db()
@@ -119,7 +108,7 @@ def test_delivering_twice_sends_once(contact, line, outbox, django_capture_on_co
 def test_help_reply_passes_an_opt_out(
     contact, line, agent, outbox, django_capture_on_commit_callbacks
 ):
-    opt_out(contact, line, agent)
+    staff_consent(contact, line, ConsentStatus.OPTED_OUT, agent)
     with django_capture_on_commit_callbacks(execute=True):
         send_message(contact=contact, line=line, body="Help text", purpose=Purpose.HELP_REPLY)
     assert [sms.body for sms in outbox] == ["Help text"]
@@ -128,14 +117,20 @@ def test_help_reply_passes_an_opt_out(
 def test_opt_out_confirmation_passes_once_and_only_just_after_the_opt_out(
     contact, line, second_line, agent, outbox, django_capture_on_commit_callbacks
 ):
-    opt_out(contact, line, agent)
+    staff_consent(contact, line, ConsentStatus.OPTED_OUT, agent)
     confirm = {"body": "You are unsubscribed", "purpose": Purpose.OPT_OUT_CONFIRMATION}
     with django_capture_on_commit_callbacks(execute=True):
         send_message(contact=contact, line=line, **confirm)
     assert len(outbox) == 1
     with pytest.raises(SendBlocked, match="already sent"):
         send_message(contact=contact, line=line, **confirm)
-    opt_out(contact, second_line, agent, when=timezone.now() - timedelta(minutes=6))
+    staff_consent(
+        contact,
+        second_line,
+        ConsentStatus.OPTED_OUT,
+        agent,
+        at=timezone.now() - timedelta(minutes=6),
+    )
     with pytest.raises(SendBlocked, match="opted out"):
         send_message(contact=contact, line=second_line, **confirm)
     assert len(outbox) == 1

@@ -17,7 +17,7 @@ from crm.models import (
     ImmutableEventError,
 )
 from crm.selectors import contact_consent_by_line, contact_consent_on_line
-from tests.support.factories import inbound_message
+from tests.support.factories import keyword_consent
 
 OUT = ConsentStatus.OPTED_OUT
 IN = ConsentStatus.OPTED_IN
@@ -28,18 +28,8 @@ def at(minutes: int):
     return T0 + timedelta(minutes=minutes)
 
 
-def keyword(contact, line, status, minutes, word=None):
-    word = word or ("STOP" if status == OUT else "START")
-    message = inbound_message(contact, line, word, at=at(minutes))
-    return consent.record_consent(
-        contact=contact,
-        line=line,
-        status=status,
-        source=ConsentSource.KEYWORD,
-        message=message,
-        keyword=word,
-        occurred_at=at(minutes),
-    )
+def keyword(contact, line, status, minutes, word=""):
+    return keyword_consent(contact, line, status, at=at(minutes), word=word)
 
 
 def current(contact, line):

@@ -10,33 +10,13 @@ from django.urls import reverse
 
 from crm import consent
 from crm.models import ConsentSource, ConsentStatus, Contact, Line
-from tests.support.factories import ConversationFactory, inbound_message
+from tests.support.factories import ConversationFactory, keyword_consent
 
 
 def add_contacts(account, count, start=0):
     return Contact.objects.bulk_create(
         Contact(account=account, phone=f"+1202555{start + n:04d}", name=f"Person {start + n:04d}")
         for n in range(count)
-    )
-
-
-def record(contact, line, status, user=None, body="STOP"):
-    if user is not None:
-        return consent.record_consent(
-            contact=contact,
-            line=line,
-            status=status,
-            source=ConsentSource.AGENT,
-            user=user,
-            note="asked by phone",
-        )
-    return consent.record_consent(
-        contact=contact,
-        line=line,
-        status=status,
-        source=ConsentSource.KEYWORD,
-        message=inbound_message(contact, line, body),
-        keyword=body,
     )
 
 
@@ -69,9 +49,9 @@ def test_search_by_name_or_number_digits(agent_client, account):
 
 def test_filter_by_consent_status_on_a_chosen_line(agent_client, account, line, second_line, agent):
     opted_in, opted_out, undefined, other_line_only = add_contacts(account, 4)
-    record(opted_in, line, ConsentStatus.OPTED_IN, body="START")
-    record(opted_out, line, ConsentStatus.OPTED_OUT)
-    record(other_line_only, second_line, ConsentStatus.OPTED_OUT)
+    keyword_consent(opted_in, line, ConsentStatus.OPTED_IN)
+    keyword_consent(opted_out, line, ConsentStatus.OPTED_OUT)
+    keyword_consent(other_line_only, second_line, ConsentStatus.OPTED_OUT)
 
     def names(status):
         page = page_text(agent_client, reverse("contacts"), line=line.pk, consent=status)
@@ -134,7 +114,7 @@ def test_query_count_does_not_grow_with_contacts_or_lines(agent_client, account,
         return len(captured)
 
     first, _ = add_contacts(account, 2)
-    record(
+    keyword_consent(
         first, Line.objects.create(account=account, number="+14155550150", name="L0"), "opted_in"
     )
     few = queries()
@@ -142,15 +122,15 @@ def test_query_count_does_not_grow_with_contacts_or_lines(agent_client, account,
     for n in range(1, 6):
         line = Line.objects.create(account=account, number=f"+1415555016{n}", name=f"L{n}")
         for contact in Contact.objects.filter(account=account)[:10]:
-            record(contact, line, ConsentStatus.OPTED_OUT)
+            keyword_consent(contact, line, ConsentStatus.OPTED_OUT)
     assert queries() == few
 
 
 def test_modal_lists_every_line_with_not_defined_where_there_is_no_record(
     agent_client, account, line, second_line, contact, django_assert_max_num_queries
 ):
-    record(contact, line, ConsentStatus.OPTED_OUT)
-    record(contact, second_line, ConsentStatus.OPTED_IN, body="START")
+    keyword_consent(contact, line, ConsentStatus.OPTED_OUT)
+    keyword_consent(contact, second_line, ConsentStatus.OPTED_IN)
     added_later = Line.objects.create(account=account, number="+14155550177", name="Billing")
     url = reverse("contact-consent", args=[contact.pk])
     response = agent_client.get(url, HTTP_HX_REQUEST="true")
@@ -188,7 +168,7 @@ def test_other_accounts_contacts_are_404_everywhere(agent_client, other_contact)
 def test_detail_shows_the_whole_history_newest_first_and_conversations(
     agent_client, account, line, contact, admin_user, agent
 ):
-    stop = record(contact, line, ConsentStatus.OPTED_OUT)
+    stop = keyword_consent(contact, line, ConsentStatus.OPTED_OUT)
     consent.record_consent(
         contact=contact,
         line=line,
@@ -207,7 +187,7 @@ def test_detail_shows_the_whole_history_newest_first_and_conversations(
 
 def test_message_link_opens_its_conversation(agent_client, account, line, contact):
 
-    stop = record(contact, line, ConsentStatus.OPTED_OUT)
+    stop = keyword_consent(contact, line, ConsentStatus.OPTED_OUT)
     conversation = ConversationFactory(
         account=account, contact=contact, line=line, last_message_at=stop.occurred_at
     )
@@ -243,7 +223,7 @@ def test_edit_name_and_email_and_the_number_only_without_evidence(
         "ada@example.com",
         "+12025550144",
     )
-    record(contact, line, ConsentStatus.OPTED_OUT)
+    keyword_consent(contact, line, ConsentStatus.OPTED_OUT)
     agent_client.post(url, {"name": "Ada", "email": "", "phone": "+12025550199"})
     contact.refresh_from_db()
     assert (contact.name, contact.phone) == ("Ada", "+12025550144")
@@ -258,7 +238,7 @@ def test_export_streams_the_filtered_rows_with_every_lines_status(
     safe, formula = add_contacts(account, 2)
     formula.name = '=HYPERLINK("http://evil")'
     formula.save()
-    record(safe, line, ConsentStatus.OPTED_OUT)
+    keyword_consent(safe, line, ConsentStatus.OPTED_OUT)
     response = agent_client.get(
         reverse("contacts-export"), {"line": line.pk, "consent": "opted_out"}
     )
@@ -305,7 +285,7 @@ def test_rows_per_page_are_capped_and_the_page_is_read_once(agent_client, accoun
 def test_history_shows_a_refused_import_as_asked_but_not_applied(
     agent_client, account, line, contact
 ):
-    record(contact, line, ConsentStatus.OPTED_OUT)
+    keyword_consent(contact, line, ConsentStatus.OPTED_OUT)
     consent.opt_in(contact=contact, line=line, source=ConsentSource.IMPORT, note="old.csv")
     page = page_text(agent_client, reverse("contact", args=[contact.pk]))
     refused_row = page.split("Refused: needs explicit opt-in")[0].rsplit("<tr>", 1)[1]

@@ -15,7 +15,7 @@ from core.csv_download import spreadsheet_safe
 from crm import consent
 from crm.models import ConsentSource, ConsentStatus, Contact
 from reporting.snapshot import SnapshotRows
-from tests.support.factories import inbound_message
+from tests.support.factories import keyword_consent
 
 IN, OUT = ConsentStatus.OPTED_IN, ConsentStatus.OPTED_OUT
 NOW = timezone.now().replace(microsecond=0)
@@ -23,19 +23,6 @@ NOW = timezone.now().replace(microsecond=0)
 
 def at(days_ago: float):
     return NOW - timedelta(days=days_ago)
-
-
-def keyword(contact, line, status, when):
-    body = "STOP" if status == OUT else "START"
-    return consent.record_consent(
-        contact=contact,
-        line=line,
-        status=status,
-        source=ConsentSource.KEYWORD,
-        message=inbound_message(contact, line, body, at=when),
-        keyword=body,
-        occurred_at=when,
-    )
 
 
 @pytest.fixture
@@ -46,14 +33,14 @@ def history(account, line, second_line):
     bob = Contact.objects.create(account=account, phone="+12025550102", name="Bob")
     cy = Contact.objects.create(account=account, phone="+12025550103", name="Cy")
     di = Contact.objects.create(account=account, phone="+12025550104", name="Di")
-    keyword(ann, line, IN, at(30))
-    keyword(ann, line, OUT, at(20))
-    keyword(ann, line, IN, at(10))
-    keyword(ann, line, IN, at(5))  # a repeat: Ann is opted in since day 10
-    keyword(bob, second_line, OUT, at(15))
-    keyword(cy, line, IN, at(3))
-    keyword(cy, line, OUT, at(8))  # older, recorded later: kept, does not override
-    keyword(di, line, OUT, at(12))
+    keyword_consent(ann, line, IN, at(30))
+    keyword_consent(ann, line, OUT, at(20))
+    keyword_consent(ann, line, IN, at(10))
+    keyword_consent(ann, line, IN, at(5))  # a repeat: Ann is opted in since day 10
+    keyword_consent(bob, second_line, OUT, at(15))
+    keyword_consent(cy, line, IN, at(3))
+    keyword_consent(cy, line, OUT, at(8))  # older, recorded later: kept, does not override
+    keyword_consent(di, line, OUT, at(12))
     consent.opt_in(contact=di, line=line, source=ConsentSource.IMPORT, note="old.csv")
     return {"ann": ann, "bob": bob, "cy": cy, "di": di}
 
@@ -117,7 +104,7 @@ def test_as_of_now_equals_the_current_snapshot_on_random_histories(account, line
                 occurred_at=when,
             )
         else:
-            keyword(who, where, status, when)
+            keyword_consent(who, where, status, when)
     lines = [line, second_line]
     assert rows_of(lines, as_of=NOW + timedelta(seconds=1)) == rows_of(lines)
 
@@ -157,7 +144,7 @@ def test_no_line_and_forged_lines_are_form_errors_not_data(
 ):
     page = manager_client.get(reverse("snapshot"), {"status": "both"}).content.decode()
     assert "Choose at least one line." in page
-    keyword(other_contact, other_line, OUT, at(1))
+    keyword_consent(other_contact, other_line, OUT, at(1))
     page = manager_client.get(reverse("snapshot"), {"lines": [other_line.pk]}).content.decode()
     assert "Select a valid choice" in page
     assert "Globex Ada" not in page
@@ -229,7 +216,7 @@ def test_csv_cells_are_spreadsheet_safe_but_phone_numbers_are_not_touched(
     names = ["=SUM(A1)", "@cmd", "-2+3", "\tTab", "+not a phone", "Plain", "+12025550123\n"]
     for n, name in enumerate(names):
         contact = Contact.objects.create(account=account, phone=f"+1202555{n:04d}", name=name)
-        keyword(contact, line, OUT, at(1))
+        keyword_consent(contact, line, OUT, at(1))
     rows = csv_rows(manager_client.get(reverse("snapshot-download"), {"lines": line.pk}))
     cells = {row[0]: row[1] for row in rows[1:]}
     assert set(cells) == {spreadsheet_safe(name) for name in names}
@@ -277,8 +264,8 @@ def test_a_late_import_opt_in_inside_an_opt_out_is_refused_now_and_as_of(account
     from crm.models import ConsentEvent, ConsentOutcome
 
     eve = Contact.objects.create(account=account, phone="+12025550109", name="Eve")
-    keyword(eve, line, OUT, at(10))
-    keyword(eve, line, OUT, at(5))
+    keyword_consent(eve, line, OUT, at(10))
+    keyword_consent(eve, line, OUT, at(5))
     late = consent.record_consent(
         contact=eve, line=line, status=IN, source=ConsentSource.IMPORT, occurred_at=at(7)
     )
@@ -292,7 +279,7 @@ def test_as_of_and_since_in_another_time_zone(manager_client, account, line, set
     settings.TIME_ZONE = "America/New_York"
     zoe = Contact.objects.create(account=account, phone="+12025550108", name="Zoe")
     noon_utc = datetime(2026, 1, 1, 12, 0, 30, tzinfo=UTC)
-    keyword(zoe, line, OUT, noon_utc)
+    keyword_consent(zoe, line, OUT, noon_utc)
     before = manager_client.get(
         reverse("snapshot"), {"lines": line.pk, "as_of": "2026-01-01T07:00"}
     )

@@ -11,7 +11,8 @@ from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from conversations.models import Conversation, Direction, Message, MessageStatus
-from crm.models import Account, Contact, Line
+from crm import consent
+from crm.models import Account, ConsentSource, ConsentStatus, Contact, Line
 from crm.roles import Role, sync_role_groups
 from crm.services import membership_set
 from keywords.models import Action, KeywordResponder
@@ -110,3 +111,32 @@ class ResponderFactory(DjangoModelFactory):
     def lines(responder, create: bool, extracted, **kwargs) -> None:
         if create and extracted:
             responder.lines.set(extracted)
+
+
+def keyword_consent(contact: Contact, line: Line, status: str, at=None, word: str = ""):
+    """The contact texted a keyword (STOP or START unless `word`) at `at` (default now), and
+    the engine recorded it: returns the consent event."""
+    at = at or timezone.now()
+    word = word or ("STOP" if status == ConsentStatus.OPTED_OUT else "START")
+    return consent.record_consent(
+        contact=contact,
+        line=line,
+        status=status,
+        source=ConsentSource.KEYWORD,
+        message=inbound_message(contact, line, word, at=at),
+        keyword=word,
+        occurred_at=at,
+    )
+
+
+def staff_consent(contact: Contact, line: Line, status: str, user, at=None):
+    """A member of staff recorded the status, asked by phone: returns the consent event."""
+    return consent.record_consent(
+        contact=contact,
+        line=line,
+        status=status,
+        source=ConsentSource.AGENT,
+        user=user,
+        note="asked by phone",
+        occurred_at=at,
+    )

@@ -8,6 +8,7 @@ or oversized, 200 (with empty TwiML for messages) otherwise, duplicates included
 """
 
 import logging
+import re
 
 from django import forms
 from django.conf import settings
@@ -20,6 +21,7 @@ from django.http import (
     HttpResponseBadRequest,
     HttpResponseForbidden,
     HttpResponseNotFound,
+    QueryDict,
 )
 from django.utils.decorators import method_decorator
 from django.views import View
@@ -70,6 +72,24 @@ MESSAGE_SID = RegexValidator(
 ACCOUNT_SID = RegexValidator(
     r"\AAC[0-9a-fA-F]{32}\Z", "Not a Twilio account SID (AC and 32 hex digits)."
 )
+
+
+# Re-splitting a captured request to give it a new MessageSid leaves the original SID, still
+# after its parameter name, inside the value of a parameter sorted after the forged ones (the
+# signed string must stay whole), never inside Body, which sorts before them. No value of a
+# genuine request holds that; nor does Twilio send a parameter twice.
+SID_UNDER_ITS_NAME = re.compile(r"(?:Message|SmsMessage|Sms)Sid(?:SM|MM)[0-9a-fA-F]{32}")
+
+
+def resplit_problems(params: QueryDict) -> dict[str, list[str]]:
+    """Why these parameters cannot be a request Twilio sent (empty: they can be)."""
+    problems: dict[str, list[str]] = {}
+    for name, values in params.lists():
+        if len(values) > 1:
+            problems[name] = ["Sent more than once."]
+        elif name != "Body" and SID_UNDER_ITS_NAME.search(values[0]):
+            problems[name] = ["Holds a message SID under its parameter name."]
+    return problems
 
 
 class TwilioRequestForm(forms.Form):
@@ -136,6 +156,9 @@ class TwilioWebhook(View):
         line, refusal = _authenticated_line(request, number_field=self.number_field)
         if refusal:
             return refusal
+        if problems := resplit_problems(request.POST):
+            logger.warning("Webhook refused: not a request Twilio sent: %s", problems)
+            return invalid_input("Malformed request", problems)
         form = self.form_class(request.POST, account_sids=_account_sids(line))
         if not form.is_valid():
             return invalid_input("Malformed request", form.errors)

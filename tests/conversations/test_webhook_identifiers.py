@@ -6,7 +6,10 @@ value and the captured `X-Twilio-Signature` still fits, while the SID looks new.
 captured START would then opt a contact back in after their STOP.
 """
 
+from urllib.parse import urlencode
+
 import pytest
+from django.http import QueryDict
 from django.urls import reverse
 from twilio.request_validator import RequestValidator
 
@@ -56,6 +59,53 @@ def test_a_resplit_start_cannot_opt_a_contact_back_in_after_stop(client, line, d
     assert Consent.objects.get(line=line).status == ConsentStatus.OPTED_OUT
     assert ConsentEvent.objects.count() == 2
     assert len(outbox) == texts_before
+
+
+def test_a_body_written_to_be_resplit_cannot_forge_a_text_from_someone_else(
+    client, line, deliver, outbox
+):
+    """The attacker texts the line a body that spells out a request of their choosing, then
+    replays Twilio's signed request re-split: the body they wrote becomes a STOP from the
+    victim under a new SID, and the real rest is parked in a parameter nobody reads."""
+    attacker, victim, forged_sid = "+12025550143", "+12025550199", "SM" + "ab" * 16
+    body = f"STOPFrom{victim}MessageSid{forged_sid}To{line.number}ZZ"
+    captured = inbound_params(line, sender=attacker, body=body)
+    assert deliver(client, captured).status_code == 200
+    tail = f"From{attacker}MessageSid{captured['MessageSid']}NumMedia0To{line.number}"
+    forged = {
+        "AccountSid": captured["AccountSid"],
+        "Body": "STOP",
+        "From": victim,
+        "MessageSid": forged_sid,
+        "To": line.number,
+        "ZZ": tail,
+    }
+    assert signature_still_fits("twilio-inbound-message", captured, forged)
+
+    response = deliver(client, captured, sent_params=forged)
+
+    assert response.status_code == 400
+    assert "ZZ: Holds a message SID under its parameter name." in response.content.decode()
+    assert not Message.objects.filter(remote_number=victim).exists()
+    assert not ConsentEvent.objects.exists()
+    assert outbox == []
+
+
+def test_a_parameter_sent_twice_is_refused(client, line):
+    body = urlencode({**inbound_params(line), "Body": ["START", "STOP"]}, doseq=True)
+    url = reverse("twilio-inbound-message")
+    signature = RequestValidator(TOKEN).compute_signature(
+        f"http://testserver{url}", QueryDict(body)
+    )
+    response = client.post(
+        url,
+        body,
+        content_type="application/x-www-form-urlencoded",
+        HTTP_X_TWILIO_SIGNATURE=signature,
+    )
+    assert response.status_code == 400
+    assert "Body: Sent more than once." in response.content.decode()
+    assert not Message.objects.exists()
 
 
 @pytest.mark.parametrize(

@@ -74,21 +74,29 @@ ACCOUNT_SID = RegexValidator(
 )
 
 
-# Re-splitting a captured request to give it a new MessageSid leaves the original SID, still
-# after its parameter name, inside the value of a parameter sorted after the forged ones (the
-# signed string must stay whole), never inside Body, which sorts before them. No value of a
-# genuine request holds that; nor does Twilio send a parameter twice.
-SID_UNDER_ITS_NAME = re.compile(r"(?:Message|SmsMessage|Sms)Sid(?:SM|MM)[0-9a-fA-F]{32}")
+# A SID in the string Twilio signs: after a parameter name, MessageSid, SmsSid or SmsMessageSid.
+SIGNED_SID = re.compile(r"(?:Message|Sms)Sid((?:SM|MM)[0-9a-fA-F]{32})")
 
 
 def resplit_problems(params: QueryDict) -> dict[str, list[str]]:
-    """Why these parameters cannot be a request Twilio sent (empty: they can be)."""
+    """Why these parameters cannot be a request Twilio sent (empty: they can be).
+
+    Twilio signs the sorted names and values joined with nothing between them, and one such
+    string splits into many requests. To give a captured one a new MessageSid, the original
+    SID must stay in the string, after its parameter name, wherever the split puts it: in a
+    parameter nobody reads, or across a name and a value. So every SID the signed string holds
+    after such a name must be the request's own. Twilio never sends a parameter twice either.
+    """
     problems: dict[str, list[str]] = {}
     for name, values in params.lists():
         if len(values) > 1:
             problems[name] = ["Sent more than once."]
-        elif name != "Body" and SID_UNDER_ITS_NAME.search(values[0]):
-            problems[name] = ["Holds a message SID under its parameter name."]
+    signed = "".join(
+        name + value for name in sorted(set(params)) for value in sorted(set(params.getlist(name)))
+    )
+    own = params.get("MessageSid", "")
+    if any(sid != own for sid in SIGNED_SID.findall(signed)):
+        problems["MessageSid"] = ["The request holds another message SID than its own."]
     return problems
 
 
@@ -156,12 +164,12 @@ class TwilioWebhook(View):
         line, refusal = _authenticated_line(request, number_field=self.number_field)
         if refusal:
             return refusal
-        if problems := resplit_problems(request.POST):
-            logger.warning("Webhook refused: not a request Twilio sent: %s", problems)
-            return invalid_input("Malformed request", problems)
         form = self.form_class(request.POST, account_sids=_account_sids(line))
         if not form.is_valid():
             return invalid_input("Malformed request", form.errors)
+        if problems := resplit_problems(request.POST):
+            logger.warning("Webhook refused: not a request Twilio sent: %s", problems)
+            return invalid_input("Malformed request", problems)
         return self.handle(line, form.cleaned_data)
 
     def handle(self, line: Line, data: dict) -> HttpResponse:

@@ -54,8 +54,15 @@ def receive_inbound(
     """Store a message from a contact and queue its processing; a repeated delivery is a no-op.
 
     Returns the message and whether it is new. NUL characters, which PostgreSQL text cannot
-    hold, are kept visible as U+FFFD rather than dropped.
+    hold, are kept visible as U+FFFD rather than dropped. Provider message ids are unique
+    across the provider, so one already received on another line is refused: it can only be a
+    captured request pointed at another number.
     """
+    elsewhere = Message.objects.filter(
+        direction=Direction.INBOUND, provider_message_id=provider_message_id
+    ).exclude(line=line)
+    if provider_message_id and elsewhere.exists():
+        raise ValidationError({"MessageSid": ["Already received on another line."]})
     with transaction.atomic():
         message, created = Message.objects.get_or_create(
             line=line,

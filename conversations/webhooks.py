@@ -181,14 +181,18 @@ class InboundMessageWebhook(TwilioWebhook):
     form_class = InboundMessageForm
 
     def handle(self, line: Line, data: dict) -> HttpResponse:
-        receive_inbound(
-            line=line,
-            provider_message_id=data["MessageSid"],
-            from_number=data["From"],
-            body=data["Body"],
-            media_count=data["NumMedia"] or 0,
-            opt_out_type=data["OptOutType"],
-        )
+        try:
+            receive_inbound(
+                line=line,
+                provider_message_id=data["MessageSid"],
+                from_number=data["From"],
+                body=data["Body"],
+                media_count=data["NumMedia"] or 0,
+                opt_out_type=data["OptOutType"],
+            )
+        except ValidationError as error:
+            logger.warning("Webhook refused for %s: %s", line, error.message_dict)
+            return invalid_input("Malformed request", error.message_dict)
         return HttpResponse(str(MessagingResponse()), content_type="text/xml")
 
 

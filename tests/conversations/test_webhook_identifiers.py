@@ -216,3 +216,16 @@ def test_the_account_sid_must_be_the_accounts_own_when_it_has_one(client, line, 
     own = post_inbound(client, {**inbound_params(line), "AccountSid": "AC" + "ab" * 16})
     assert own.status_code == 200
     assert Message.objects.count() == 1
+
+
+def test_a_message_sid_received_on_one_line_is_refused_on_another(
+    client, line, second_line, deliver
+):
+    params = inbound_params(line, body="START")
+    assert deliver(client, params).status_code == 200
+    elsewhere = {**params, "To": second_line.number}
+    response = deliver(client, elsewhere)
+    assert response.status_code == 400
+    assert "Already received on another line." in response.content.decode()
+    assert Message.objects.get(direction=Direction.INBOUND).line == line
+    assert not Consent.objects.filter(line=second_line).exists()

@@ -137,9 +137,10 @@ def manageable_users(request):
     users = get_user_model().objects.all()
     if request.user.is_superuser:
         return users
-    return users.filter(
-        membership__account=account_of(request.user), is_staff=False, is_superuser=False
-    )
+    account = account_of(request.user)
+    if account is None:  # staff of no account manage no one (not everyone of no account)
+        return users.none()
+    return users.filter(membership__account=account, is_staff=False, is_superuser=False)
 
 
 @admin.register(Membership)
@@ -162,6 +163,9 @@ class MembershipAdmin(AccountScopedAdmin):
         )
 
     def has_add_permission(self, request) -> bool:
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None) -> bool:
         return request.user.is_superuser
 
     def get_readonly_fields(self, request, obj=None):

@@ -111,3 +111,22 @@ def test_superusers_still_manage_everyone(client, superuser, staff, other_accoun
     client.post(password, {"password1": "a-new-secret-9", "password2": "a-new-secret-9"})
     staff.refresh_from_db()
     assert staff.check_password("a-new-secret-9")
+
+
+def test_staff_of_no_account_manage_no_users(client, db):
+    loner = get_user_model().objects.create_user(username="loner", password="pw")
+    staff = get_user_model().objects.create_user(username="drifter", password="pw", is_staff=True)
+    staff.user_permissions.set(Permission.objects.all())
+    client.force_login(staff)
+    assert "loner" not in client.get(reverse("admin:auth_user_changelist")).content.decode()
+    password = reverse("admin:auth_user_password_change", args=[loner.pk])
+    client.post(password, {"password1": "taken-over-9", "password2": "taken-over-9"})
+    loner.refresh_from_db()
+    assert loner.check_password("pw")
+
+
+def test_staff_cannot_remove_a_member_from_the_account(client, staff, agent):
+    client.force_login(staff)
+    delete = reverse("admin:crm_membership_delete", args=[agent.membership.pk])
+    client.post(delete, {"post": "yes"})
+    assert Membership.objects.filter(user=agent).exists()

@@ -22,13 +22,19 @@ def normalize(text: str) -> str:
     Invisible format characters (zero-width space, byte-order mark) are dropped first: phones
     and keyboards insert them, and "STOP\u200b" is still STOP.
     """
+    return _tidy(text).casefold()
+
+
+def _tidy(text: str) -> str:
+    """`normalize` but for case: invisible characters dropped, NFKC, surrounding quotes and
+    trailing punctuation removed, runs of spaces, hyphens and underscores one space."""
     visible = "".join(ch for ch in text or "" if unicodedata.category(ch) != "Cf")
-    folded = unicodedata.normalize("NFKC", visible).casefold()
+    tidied = unicodedata.normalize("NFKC", visible)
     previous = None
-    while folded != previous:
-        previous = folded
-        folded = folded.strip().strip(QUOTES).rstrip(TRAILING_PUNCTUATION)
-    return SEPARATORS.sub(" ", folded).strip()
+    while tidied != previous:
+        previous = tidied
+        tidied = tidied.strip().strip(QUOTES).rstrip(TRAILING_PUNCTUATION)
+    return SEPARATORS.sub(" ", tidied).strip()
 
 
 # Letters typed apart to dodge a filter, or by habit: "S.T.O.P", "S T O P", "s-t-o-p".
@@ -65,16 +71,22 @@ def keyword_forms(text: str) -> tuple[str, ...]:
     """The forms in which a keyword or a whole message is compared with keywords.
 
     `normalize`, then letters typed apart joined ("s.t.o.p" is "stop"), then look-alikes
-    folded by the UTS #39 skeleton, case-folded after (the skeleton tells cases apart), so
-    "ЅТОР" in Cyrillic, fullwidth "ＳＴＯＰ" and "ST0P" are STOP. Two texts are the same
-    keyword when their forms meet. The usual reading comes first.
+    folded by the UTS #39 skeleton, so "ЅТОР" in Cyrillic, fullwidth "ＳＴＯＰ" and "ST0P"
+    are STOP. The skeleton tells cases apart (I is l, i is i), so it is taken of the text
+    both before and after case-folding: "info" and "INFO" meet in the first, Greek "ΕΝD" and
+    END in the second. Two texts are the same keyword when their forms meet. The usual
+    reading comes first.
     """
-    text = normalize(text)
+    text = _tidy(text)
     if SPACED_LETTERS.match(text):
         text = LETTER_SPACING.sub("", text)
-    usual = _fold_lookalikes(text)
-    other = _fold_lookalikes(text.translate(CYRILLIC_ES_AS_S))
-    return (usual,) if other == usual else (usual, other)
+    forms: list[str] = []
+    for reading in (text, text.translate(CYRILLIC_ES_AS_S)):
+        for cased in (reading.casefold(), reading):
+            form = _fold_lookalikes(cased)
+            if form not in forms:
+                forms.append(form)
+    return tuple(forms)
 
 
 def has_bidi_controls(text: str) -> bool:

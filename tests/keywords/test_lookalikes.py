@@ -30,6 +30,8 @@ SPELLINGS_OF_STOP = {
     "a right-to-left override in front": "\u202eSTOP",
     "a zero-width space inside": "ST\u200bOP",
     "unsubscribe spaced out": "U N S U B S C R I B E",
+    "Armenian capital S": "\u054fTOP",
+    "Greek capitals": "\u0395\u039dD",  # END, whose lower case (εν) looks nothing like it
 }
 
 
@@ -37,7 +39,7 @@ SPELLINGS_OF_STOP = {
 def test_look_alike_spellings_of_stop_opt_out(client, line, deliver, body):
     assert deliver(client, inbound_params(line, body=body)).status_code == 200
     assert Consent.objects.get(line=line).status == ConsentStatus.OPTED_OUT
-    assert ConsentEvent.objects.get().keyword in ("STOP", "UNSUBSCRIBE")
+    assert ConsentEvent.objects.get().keyword in ("STOP", "UNSUBSCRIBE", "END")
 
 
 @pytest.mark.parametrize(
@@ -57,7 +59,8 @@ def test_letters_typed_apart_match_custom_keywords_too(client, account, line, de
 
 
 @pytest.mark.parametrize(
-    "keyword", ["s-t-o-p", "S.T.O.P", "\u0405\u0422\u041e\u0420", "\u0421\u0422\u041e\u0420"]
+    "keyword",
+    ["s-t-o-p", "S.T.O.P", "\u0405\u0422\u041e\u0420", "\u0421\u0422\u041e\u0420", "\u0395\u039dD"],
 )
 def test_a_look_alike_of_stop_cannot_be_an_opt_in_keyword(client, admin_user, line, keyword):
     client.force_login(admin_user)

@@ -10,6 +10,7 @@ from django.contrib.auth.models import AbstractBaseUser, Group
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models import Value
 from django.db.models.functions import Lower
 
 from core.lengths import too_long
@@ -177,7 +178,7 @@ def line_validate(
     elif (
         Line.objects.filter(account=account)
         .annotate(lower_name=Lower("name"))
-        .filter(lower_name=name.strip().lower())
+        .filter(lower_name=Lower(Value(name.strip())))  # the database's LOWER, as the constraint
         .exclude(pk=line.pk if line else None)
         .exists()
     ):

@@ -200,7 +200,8 @@ class AccountSettingsView(AccountPermissionMixin, TemplateView):
     def save(self, form: AccountSettingsForm, lines: LineFormSet) -> bool:
         """All or nothing: the account's settings and each line; False, with each refusal
         on its form, when any action refuses."""
-        account = self.request.account
+        # A copy: settings refused by a line's rules roll back, and the page shows them as typed.
+        account = Account.objects.get(pk=self.request.account.pk)
         with transaction.atomic():
             saved = performed(
                 form,

@@ -1,9 +1,14 @@
 """Account settings (admins): replies, phrase policy, and each line's name and consent policy."""
 
+import contextlib
+
 import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection
 from django.urls import reverse
 
 from crm.models import Account, ConsentPolicy, RevocationPolicy
+from crm.services import line_create
 from tests.support.factories import ResponderFactory
 from tests.support.webhook_client import inbound_params
 
@@ -127,3 +132,26 @@ def test_a_longer_name_that_would_overflow_a_responders_reply_is_refused(
     assert '<span class="account-name">Acme Plumbing</span>' in text
     account.refresh_from_db()
     assert account.name == "Acme Plumbing"
+
+
+def test_line_names_differing_only_in_accented_case_never_give_a_500(account, line):
+    """The name check asks the database's LOWER, as the constraint does: what passes saves
+    (SQLite folds only ASCII, so there "ÉCOLE" is another name; PostgreSQL refuses it)."""
+    policy = ConsentPolicy.BLOCK_OPTED_OUT
+    line_create(account=account, number="+14155550177", name="École", consent_policy=policy)
+    same_to_the_database = connection.vendor == "postgresql"
+    refused = pytest.raises(ValidationError, match="already has this name")
+    with refused if same_to_the_database else contextlib.nullcontext():
+        line_create(account=account, number="+14155550178", name="ÉCOLE", consent_policy=policy)
+
+
+def test_a_line_refused_by_its_rules_saves_nothing_else(admin_client, account, line, second_line):
+    data = settings_data(
+        account, [line, second_line], **{"account-name": "Renamed", "lines-0-name": "support"}
+    )
+    page = admin_client.post(reverse("account-settings"), data)
+    assert page.status_code == 200
+    assert "Another line of this account already has this name." in page.content.decode()
+    account.refresh_from_db()
+    line.refresh_from_db()
+    assert (account.name, line.name) == ("Acme Plumbing", "Sales")

@@ -89,25 +89,29 @@ SWEEP_LIMIT = 10_000
 MAX_REQUEUES = 10
 
 
-def stalled_inbound_take(*, older_than: datetime) -> list[int]:
+def stalled_inbound(*, older_than: datetime) -> list[int]:
     """Messages stored before `older_than` and still unprocessed (a broker down when they
-    came, a worker that died), each counted one more attempt; those now at their last are
-    logged for a person to look at."""
-    with transaction.atomic():
-        stalled = list(
-            Message.objects.filter(
-                direction=Direction.INBOUND,
-                status=MessageStatus.RECEIVED,
-                created_at__lt=older_than,
-                times_requeued__lt=MAX_REQUEUES,
-            ).values_list("pk", flat=True)[:SWEEP_LIMIT]
+    came, a worker that died), short of their last attempt."""
+    return list(
+        Message.objects.filter(
+            direction=Direction.INBOUND,
+            status=MessageStatus.RECEIVED,
+            created_at__lt=older_than,
+            times_requeued__lt=MAX_REQUEUES,
+        ).values_list("pk", flat=True)[:SWEEP_LIMIT]
+    )
+
+
+@transaction.atomic
+def inbound_requeues_count(*, message_ids: list[int]) -> None:
+    """One more attempt for each message queued again; those now at their last are logged
+    for a person to look at."""
+    Message.objects.filter(pk__in=message_ids).update(times_requeued=F("times_requeued") + 1)
+    last_tries = list(
+        Message.objects.filter(pk__in=message_ids, times_requeued=MAX_REQUEUES).values_list(
+            "pk", flat=True
         )
-        Message.objects.filter(pk__in=stalled).update(times_requeued=F("times_requeued") + 1)
-        last_tries = list(
-            Message.objects.filter(pk__in=stalled, times_requeued=MAX_REQUEUES).values_list(
-                "pk", flat=True
-            )
-        )
+    )
     if last_tries:
         logger.error(
             "Inbound messages %s queued for the last time (%d attempts); if they fail again "
@@ -115,7 +119,6 @@ def stalled_inbound_take(*, older_than: datetime) -> list[int]:
             last_tries,
             MAX_REQUEUES,
         )
-    return stalled
 
 
 def process_inbound(message_id: int) -> Message | None:

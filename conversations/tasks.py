@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from conversations import inbound, sending
 from conversations.backends import ProviderUnavailable
+from core.queueing import publish
 
 INBOUND_STALLED_AFTER = timedelta(minutes=1)
 OUTBOUND_STALLED_AFTER = timedelta(minutes=2)
@@ -48,11 +49,14 @@ def sweep_pending_messages() -> dict[str, int]:
     whose worker died during the provider call are failed as unconfirmed, never sent again.
     """
     now = timezone.now()
-    unprocessed = inbound.stalled_inbound_take(older_than=now - INBOUND_STALLED_AFTER)
-    for message_id in unprocessed:
-        process_inbound_message.delay(message_id)
+    stalled = inbound.stalled_inbound(older_than=now - INBOUND_STALLED_AFTER)
+    # Only what the broker took counts as an attempt: a broker failing mid-sweep must not use
+    # up the attempts of messages it never queued.
+    queued = [pk for pk in stalled if publish(inbound.PROCESS_INBOUND_TASK, pk)]
+    inbound.inbound_requeues_count(message_ids=queued)
     undelivered = sending.stalled_outbound(older_than=now - OUTBOUND_STALLED_AFTER)
-    for start in range(0, len(undelivered), sending.DELIVERY_BATCH_SIZE):
-        deliver_messages.delay(undelivered[start : start + sending.DELIVERY_BATCH_SIZE])
+    size = sending.DELIVERY_BATCH_SIZE
+    batches = [undelivered[start : start + size] for start in range(0, len(undelivered), size)]
+    handed = sum(len(batch) for batch in batches if publish(sending.DELIVER_MANY_TASK, batch))
     unconfirmed = sending.mark_unconfirmed(older_than=now - SENDING_STALLED_AFTER)
-    return {"inbound": len(unprocessed), "outbound": len(undelivered), "unconfirmed": unconfirmed}
+    return {"inbound": len(queued), "outbound": handed, "unconfirmed": unconfirmed}

@@ -7,6 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from capacity_sms.celery import app
 from conversations.inbound import MAX_REQUEUES, process_inbound, receive_inbound
 from conversations.models import (
     Conversation,
@@ -18,6 +19,7 @@ from conversations.models import (
 )
 from conversations.sending import SendBlocked, send_message
 from conversations.tasks import process_inbound_message, sweep_pending_messages
+from core import queueing
 from crm.models import (
     Consent,
     ConsentEvent,
@@ -27,7 +29,9 @@ from crm.models import (
     RevocationPolicy,
 )
 from keywords.models import Action
-from tests.support.factories import ConversationFactory, ResponderFactory
+from tests.support.celery_broker import use_broker
+from tests.support.factories import ConversationFactory, ResponderFactory, inbound_message
+from tests.support.stuck_servers import refusing_url
 from tests.support.webhook_client import inbound_params
 
 pytestmark = pytest.mark.usefixtures("signed_account")
@@ -310,3 +314,22 @@ def test_a_confirmation_too_late_to_send_is_kept_as_blocked(line, outbox):
     assert (reply.status, reply.in_reply_to) == (MessageStatus.BLOCKED, message)
     assert "opted out" in reply.blocked_reason
     assert outbox == []
+
+
+def test_a_sweep_the_broker_refuses_uses_up_no_attempts(line, contact, monkeypatch):
+    message = inbound_message(contact, line, "STOP")
+    Message.objects.filter(pk=message.pk).update(
+        status=MessageStatus.RECEIVED, created_at=timezone.now() - timedelta(minutes=5)
+    )
+    original = app.conf.broker_url
+    use_broker(refusing_url(), eager=False)
+    try:
+        assert sweep_pending_messages()["inbound"] == 0
+    finally:
+        use_broker(original, eager=True)
+    message.refresh_from_db()
+    assert (message.status, message.times_requeued) == (MessageStatus.RECEIVED, 0)
+    monkeypatch.setattr(queueing, "_paused_until", 0.0)  # the next sweep, ten seconds on
+    assert sweep_pending_messages()["inbound"] == 1  # the broker is back: queued and counted
+    message.refresh_from_db()
+    assert message.times_requeued == 1

@@ -6,8 +6,8 @@ send gate, and every consent change through the consent engine. The history is p
 the demo's own clock, contact by contact, at the moments it happened; so a contact who opted
 out has only blocked attempts after that, exactly as the product would have it.
 
-Deterministic (a fixed random seed) and idempotent: every object is found by its natural key
-first, and history is only played for contacts this run created.
+Deterministic (fixed random seeds) and idempotent: every object is found by its natural key
+first, and history is only played for contacts that have none yet.
 """
 
 import logging
@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from celery import current_app
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from conversations import inbound, sending
@@ -128,23 +129,37 @@ class DemoSummary:
 
 
 def seed_demo() -> DemoSummary:
-    rng = random.Random(2026)
     now = timezone.now().replace(microsecond=0)
     account = _seed_account()
     lines = [_seed_line(account, *line) for line in LINES]
     users = _seed_users(account)
     _seed_responders(account, {line.name: line for line in lines})
-    created = _seed_contacts(account, rng)
+    contacts, created = _seed_contacts(account, random.Random(2026))
     events_before = ConsentEvent.objects.filter(contact__account=account).count()
     with played_on_demo_clock() as clock:
-        for contact in created:
-            for when, step in sorted(_history(contact, lines, users, rng, now)):
+        for contact in _without_history(contacts):
+            # Each contact's own random sequence: its history is the same on every run, and a
+            # run that stopped half-way plays the rest next time.
+            history = _history(contact, lines, users, random.Random(contact.phone), now)
+            for when, step in sorted(history, key=lambda item: item[0]):
                 clock.now = when
                 step()
     events = ConsentEvent.objects.filter(contact__account=account).count()
     return DemoSummary(
-        account=account, contacts_created=len(created), events_created=events - events_before
+        account=account, contacts_created=created, events_created=events - events_before
     )
+
+
+def _without_history(contacts: list[Contact]) -> list[Contact]:
+    played = set(
+        Contact.objects.filter(pk__in=[contact.pk for contact in contacts])
+        .filter(
+            Exists(ConsentEvent.objects.filter(contact=OuterRef("pk")))
+            | Exists(Message.objects.filter(contact=OuterRef("pk")))
+        )
+        .values_list("pk", flat=True)
+    )
+    return [contact for contact in contacts if contact.pk not in played]
 
 
 class DemoClock:
@@ -230,19 +245,23 @@ def _seed_responders(account: Account, lines: dict[str, Line]) -> None:
             )
 
 
-def _seed_contacts(account: Account, rng: random.Random) -> list[Contact]:
+def _seed_contacts(account: Account, rng: random.Random) -> tuple[list[Contact], int]:
+    """The demo's contacts, and how many of them this run created."""
     numbers = rng.sample(
         [f"+1{area}55501{n:02d}" for area in AREA_CODES for n in range(100)], CONTACT_COUNT
     )
-    created = []
+    contacts, created = [], 0
     for number in numbers:
         first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
         email = _email(first, last) if rng.random() < 0.6 else ""
-        if not Contact.objects.filter(account=account, phone=number).exists():
-            created.append(
-                contact_create(account=account, phone=number, name=f"{first} {last}", email=email)
+        contact = Contact.objects.filter(account=account, phone=number).first()
+        if contact is None:
+            contact = contact_create(
+                account=account, phone=number, name=f"{first} {last}", email=email
             )
-    return created
+            created += 1
+        contacts.append(contact)
+    return contacts, created
 
 
 Step = tuple[datetime, Callable[[], None]]

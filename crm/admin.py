@@ -87,6 +87,11 @@ class ActionAdmin(AccountScopedAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
+    @staticmethod
+    def account_for(obj, data):
+        """The account the object belongs to, or (adding) the one chosen in the form, if any."""
+        return obj.account if obj else data.get("account")
+
     def get_readonly_fields(self, request, obj=None):
         """An object never moves to another account."""
         fields = super().get_readonly_fields(request, obj)
@@ -185,7 +190,7 @@ class LineAdmin(ActionAdmin):
     search_fields = ["name", "number", "account__name"]
 
     def validate(self, request, obj, data) -> None:
-        account = obj.account if obj else data.get("account")
+        account = self.account_for(obj, data)
         if account is not None:
             data["number"] = line_validate(
                 account=account,
@@ -239,7 +244,7 @@ class ContactAdmin(ActionAdmin):
     inlines = [ConsentEventInline]
 
     def validate(self, request, obj, data) -> None:
-        account = obj.account if obj else data.get("account")
+        account = self.account_for(obj, data)
         if account is not None:
             data["phone"] = contact_validate(
                 account=account,
@@ -252,7 +257,7 @@ class ContactAdmin(ActionAdmin):
     def perform(self, request, obj, data) -> Contact:
         details = {field: data[field] for field in ("phone", "name", "email")}
         if obj is None:
-            return contact_create(account=data["account"], **details)
+            return contact_create(account=self.account_for(obj, data), **details)
         return contact_update(contact=obj, **details)
 
 

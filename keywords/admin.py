@@ -23,7 +23,7 @@ class KeywordResponderAdmin(ActionAdmin):
         return ", ".join(responder.keyword_list)
 
     def validate(self, request, obj, data) -> None:
-        account = obj.account if obj else data.get("account")
+        account = self.account_for(obj, data)
         if account is None:
             return
         keywords = data.get("keywords")
@@ -32,7 +32,7 @@ class KeywordResponderAdmin(ActionAdmin):
         responder_validate(responder=obj, account=account, **self._arguments(data))
 
     def perform(self, request, obj, data) -> KeywordResponder:
-        account = obj.account if obj else data["account"]
+        account = self.account_for(obj, data)
         return responder_save(responder=obj, account=account, **self._arguments(data))
 
     @staticmethod

@@ -6,6 +6,7 @@ puts each message on its field, or above the form for a key the form has no fiel
 
 from collections.abc import Callable
 
+from django.contrib import messages
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.forms import BaseForm
 from django.http import HttpResponseRedirect
@@ -32,14 +33,13 @@ def performed(form: BaseForm, action: Callable[[], object]) -> bool:
 
 class ActionFormMixin:
     """A form view whose valid form is handed to `perform(form)`, the view's call of its action
-    function; a ValidationError from the action shows on the form as if the form had found it."""
+    function; a ValidationError from the action shows on the form as if the form had found it.
+    Once the action has done its work, `success_message()` is shown on the next page."""
 
     def form_valid(self, form):
-        try:
-            self.object = self.perform(form)
-        except ValidationError as error:
-            show_on_form(form, error)
+        if not performed(form, lambda: setattr(self, "object", self.perform(form))):
             return self.form_invalid(form)
+        messages.success(self.request, self.success_message())
         return HttpResponseRedirect(self.get_success_url())
 
 

@@ -140,8 +140,10 @@ class ContactFormMixin(ActionFormMixin):
     form_class = ContactForm
     template_name = "crm/contact_form.html"
 
+    def success_message(self) -> str:
+        return "Contact saved."
+
     def get_success_url(self) -> str:
-        messages.success(self.request, "Contact saved.")
         return reverse("contact", args=[self.object.pk])
 
 

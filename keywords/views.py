@@ -73,9 +73,10 @@ class ResponderFormMixin(ActionFormMixin):
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "account": self.request.account}
 
-    def get_success_url(self) -> str:
-        messages.success(self.request, f"Responder “{self.object.name}” saved.")
-        return reverse("responders")
+    success_url = reverse_lazy("responders")
+
+    def success_message(self) -> str:
+        return f"Responder “{self.object.name}” saved."
 
 
 class ResponderCreateView(RespondersMixin, ResponderFormMixin, FormView):

@@ -54,29 +54,52 @@ def record_consent(
 ) -> ConsentEvent:
     """Append a consent decision to the history and bring the current status up to date.
 
-    Returns the event, whose `outcome` says whether it changed the status, confirmed it, or
-    was older than the current status and so only recorded.
+    When the account's opt-out scope is `account`, an opt-out is recorded on every line of the
+    account in the same transaction, each event with the same evidence. Returns the event on
+    `line`, whose `outcome` says whether it changed the status, confirmed it, or was older than
+    the current status and so only recorded.
     """
     _check_evidence(contact=contact, line=line, status=status, source=source, user=user, note=note)
-    occurred_at = occurred_at or timezone.now()
+    evidence = {
+        "contact": contact,
+        "status": status,
+        "source": source,
+        "message": message,
+        "user": user,
+        "responder": responder,
+        "keyword": keyword,
+        "note": note,
+        "occurred_at": occurred_at or timezone.now(),
+    }
     with transaction.atomic():
         lock_contact(contact.pk)
-        current = Consent.objects.filter(contact=contact, line=line).first()
-        event = ConsentEvent.objects.create(
-            contact=contact,
-            line=line,
-            status=status,
-            previous_status=current.status if current else "",
-            outcome=_outcome(current, status, source, occurred_at),
-            source=source,
-            message=message,
-            user=user,
-            responder=responder,
-            keyword=keyword,
-            note=note,
-            occurred_at=occurred_at,
-        )
-        _apply(current, event)
+        event = _record(line=line, **evidence)
+        for other in _lines_also_covered(line, status):
+            _record(line=other, **evidence)
+    return event
+
+
+def _lines_also_covered(line: Line, status: str) -> list[Line]:
+    """The other lines an opt-out covers when the account revokes everywhere (an opt-in is
+    always for the line texted)."""
+    if status != ConsentStatus.OPTED_OUT or not line.account.revokes_everywhere:
+        return []
+    return list(Line.objects.filter(account_id=line.account_id).exclude(pk=line.pk).order_by("pk"))
+
+
+def _record(*, contact: Contact, line: Line, status: str, source: str, occurred_at, **evidence):
+    current = Consent.objects.filter(contact=contact, line=line).first()
+    event = ConsentEvent.objects.create(
+        contact=contact,
+        line=line,
+        status=status,
+        previous_status=current.status if current else "",
+        outcome=_outcome(current, status, source, occurred_at),
+        source=source,
+        occurred_at=occurred_at,
+        **evidence,
+    )
+    _apply(current, event)
     return event
 
 

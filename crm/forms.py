@@ -114,8 +114,16 @@ class ImportMappingForm(forms.Form):
         }
 
 
-REPLIES = ("opt_out_reply", "opt_in_reply", "help_reply")
-SETTINGS_FIELDS = ("name", "help_contact", *REPLIES, "revocation_policy")
+REPLIES = ("opt_out_reply", "opt_out_all_reply", "opt_in_reply", "help_reply")
+QUIET_HOURS_FIELDS = ("quiet_hours_enabled", "quiet_hours_start", "quiet_hours_end")
+SETTINGS_FIELDS = (
+    "name",
+    "help_contact",
+    *REPLIES,
+    "revocation_policy",
+    "opt_out_scope",
+    *QUIET_HOURS_FIELDS,
+)
 
 
 class AccountSettingsForm(forms.ModelForm):
@@ -130,6 +138,11 @@ class AccountSettingsForm(forms.ModelForm):
         labels = {
             "name": "Name shown in replies",
             "opt_out_reply": "Opt-out reply",
+            "opt_out_all_reply": "Opt-out reply when an opt-out covers every line",
+            "opt_out_scope": "An opt-out applies to",
+            "quiet_hours_enabled": "Quiet hours: hold texts outside these hours",
+            "quiet_hours_start": "Texts may go from",
+            "quiet_hours_end": "until",
             "opt_in_reply": "Opt-in reply",
             "help_reply": "Help reply",
             "revocation_policy": "When a message asks to stop in other words",
@@ -137,12 +150,20 @@ class AccountSettingsForm(forms.ModelForm):
         help_texts = {
             "opt_out_reply": "Sent once when a contact opts out (STOP). {account} and "
             "{help_contact} are filled in.",
+            "opt_out_all_reply": "Sent instead of the opt-out reply when an opt-out applies to "
+            "every line: it must say that it covers all your numbers.",
+            "quiet_hours_enabled": "In the contact's local time, judged from the number. "
+            "Replies to keywords, HELP, confirmations and answers within 24 hours of the "
+            "contact's last text are exempt; other texts wait for the next allowed time.",
             "opt_in_reply": "Sent when a contact opts in (START).",
             "help_reply": "Sent for HELP or INFO, even to contacts who opted out.",
         }
         widgets = {
             **dict.fromkeys(REPLIES, SmsTextarea(attrs={"rows": 3})),
             "revocation_policy": forms.RadioSelect,
+            "opt_out_scope": forms.RadioSelect,
+            "quiet_hours_start": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+            "quiet_hours_end": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
         }
         field_classes = dict.fromkeys(REPLIES, SmsTextField)
 

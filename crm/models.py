@@ -1,5 +1,7 @@
 """Accounts, their lines and contacts, and each contact's consent on each line."""
 
+from datetime import time
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -12,6 +14,10 @@ from crm.scoping import AccountScopedQuerySet
 DEFAULT_OPT_OUT_REPLY = (
     "You have been unsubscribed from {account} on this number and will receive no more "
     "messages. Reply START to resubscribe."
+)
+DEFAULT_OPT_OUT_ALL_REPLY = (
+    "You have been unsubscribed from all {account} numbers and will receive no more messages "
+    "from them. Reply START to resubscribe to this one."
 )
 DEFAULT_OPT_IN_REPLY = (
     "You are subscribed to {account} messages. Msg&data rates may apply. Reply HELP for help, "
@@ -26,6 +32,18 @@ DEFAULT_HELP_REPLY = (
 class RevocationPolicy(models.TextChoices):
     OPT_OUT = "opt_out", "Opt the contact out"
     FLAG = "flag", "Flag the conversation for review"
+
+
+class OptOutScope(models.TextChoices):
+    """What one opt-out covers. `account` is the FCC's revoke-all reading (47 CFR
+    64.1200(a)(10), due 2027-01-31): a STOP to one of the business's numbers stops them all."""
+
+    LINE = "line", "The line it was sent to"
+    ACCOUNT = "account", "Every line of the account"
+
+
+DEFAULT_QUIET_HOURS = (time(8), time(21))
+QUIET_HOURS_ERROR = "Texts must stop later in the day than they start (a window within one day)."
 
 
 class AccountQuerySet(AccountScopedQuerySet):
@@ -46,6 +64,13 @@ class Account(models.Model):
     revocation_policy = models.CharField(
         max_length=10, choices=RevocationPolicy.choices, default=RevocationPolicy.OPT_OUT
     )
+    opt_out_scope = models.CharField(
+        max_length=10, choices=OptOutScope.choices, default=OptOutScope.LINE
+    )
+    opt_out_all_reply = models.TextField(max_length=500, default=DEFAULT_OPT_OUT_ALL_REPLY)
+    quiet_hours_enabled = models.BooleanField(default=True)
+    quiet_hours_start = models.TimeField(default=DEFAULT_QUIET_HOURS[0])
+    quiet_hours_end = models.TimeField(default=DEFAULT_QUIET_HOURS[1])
     twilio_account_sid = models.CharField(
         max_length=64, blank=True, help_text="Empty: the TWILIO_ACCOUNT_SID setting."
     )
@@ -66,10 +91,28 @@ class Account(models.Model):
                 condition=Q(revocation_policy__in=RevocationPolicy.values),
                 name="account_revocation_policy_valid",
             ),
+            models.CheckConstraint(
+                condition=Q(opt_out_scope__in=OptOutScope.values),
+                name="account_opt_out_scope_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(quiet_hours_start__lt=models.F("quiet_hours_end")),
+                name="account_quiet_hours_in_one_day",
+                violation_error_message=QUIET_HOURS_ERROR,
+            ),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def revokes_everywhere(self) -> bool:
+        return self.opt_out_scope == OptOutScope.ACCOUNT
+
+    @property
+    def opt_out_confirmation(self) -> str:
+        """The reply template confirming an opt-out: it says what the opt-out covers."""
+        return self.opt_out_all_reply if self.revokes_everywhere else self.opt_out_reply
 
 
 class Membership(models.Model):

@@ -6,6 +6,8 @@ these, so a rule cannot be skipped by taking another path. The `*_validate` func
 rules alone, for forms that must show them before saving (the Django admin's).
 """
 
+from datetime import time
+
 from django.contrib.auth.models import AbstractBaseUser, Group
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -18,11 +20,15 @@ from core.phones import normalize_phone
 from core.replies import reply_problem
 from crm.consent import lock_contact
 from crm.models import (
+    DEFAULT_OPT_OUT_ALL_REPLY,
+    DEFAULT_QUIET_HOURS,
+    QUIET_HOURS_ERROR,
     Account,
     ConsentPolicy,
     Contact,
     Line,
     Membership,
+    OptOutScope,
     RevocationPolicy,
 )
 from crm.roles import Role
@@ -64,11 +70,24 @@ def account_settings_validate(
     opt_in_reply: str,
     help_reply: str,
     revocation_policy: str,
+    opt_out_scope: str = OptOutScope.LINE,
+    opt_out_all_reply: str = DEFAULT_OPT_OUT_ALL_REPLY,
+    quiet_hours_enabled: bool = True,
+    quiet_hours_start: time | None = DEFAULT_QUIET_HOURS[0],
+    quiet_hours_end: time | None = DEFAULT_QUIET_HOURS[1],
 ) -> None:
     """The account's replies must be sendable once filled in with the new name and help
     contact: its own and its responders' (a reply the worker cannot send is an opt-out
-    confirmation that never goes)."""
+    confirmation that never goes). Quiet hours are one stretch of a day."""
     errors: dict[str, list[str]] = {}
+    if opt_out_scope not in OptOutScope.values:
+        errors["opt_out_scope"] = [f"Unknown scope {opt_out_scope!r}."]
+    if not isinstance(quiet_hours_start, time):
+        errors["quiet_hours_start"] = ["Give the time texts may start, e.g. 08:00."]
+    if not isinstance(quiet_hours_end, time):
+        errors["quiet_hours_end"] = ["Give the time texts must stop, e.g. 21:00."]
+    elif isinstance(quiet_hours_start, time) and quiet_hours_start >= quiet_hours_end:
+        errors["quiet_hours_end"] = [QUIET_HOURS_ERROR]
     if not name.strip():
         errors["name"] = ["The account needs a name: replies say who is texting."]
     elif message := too_long(Account, "name", name):
@@ -78,7 +97,11 @@ def account_settings_validate(
     if revocation_policy not in RevocationPolicy.values:
         errors["revocation_policy"] = [f"Unknown policy {revocation_policy!r}."]
     filled_with = Account(name=name, help_contact=help_contact)
-    replies = {"opt_out_reply": opt_out_reply, "opt_in_reply": opt_in_reply}
+    replies = {
+        "opt_out_reply": opt_out_reply,
+        "opt_out_all_reply": opt_out_all_reply,
+        "opt_in_reply": opt_in_reply,
+    }
     for field, template in {**replies, "help_reply": help_reply}.items():
         if not template.strip():
             errors[field] = ["A reply cannot be empty."]
@@ -106,16 +129,27 @@ def account_settings_update(
     opt_in_reply: str,
     help_reply: str,
     revocation_policy: str,
+    opt_out_scope: str = OptOutScope.LINE,
+    opt_out_all_reply: str = DEFAULT_OPT_OUT_ALL_REPLY,
+    quiet_hours_enabled: bool = True,
+    quiet_hours_start: time = DEFAULT_QUIET_HOURS[0],
+    quiet_hours_end: time = DEFAULT_QUIET_HOURS[1],
 ) -> Account:
-    """How the account answers: its name in replies, help contact, replies, phrase policy."""
+    """How the account answers and when it may text: its name in replies, help contact,
+    replies, phrase policy, what an opt-out covers, and quiet hours."""
     Account.objects.select_for_update().filter(pk=account.pk).get()
     changes = {
         "name": name.strip(),
         "help_contact": help_contact.strip(),
         "opt_out_reply": opt_out_reply,
+        "opt_out_all_reply": opt_out_all_reply,
         "opt_in_reply": opt_in_reply,
         "help_reply": help_reply,
         "revocation_policy": revocation_policy,
+        "opt_out_scope": opt_out_scope,
+        "quiet_hours_enabled": bool(quiet_hours_enabled),
+        "quiet_hours_start": quiet_hours_start,
+        "quiet_hours_end": quiet_hours_end,
     }
     account_settings_validate(account=account, **changes)
     for field, value in changes.items():

@@ -18,6 +18,7 @@ from core.responses import invalid_input
 from crm.filters import ContactFilter
 from crm.forms import SETTINGS_FIELDS, AccountSettingsForm, ContactForm, LineFormSet
 from crm.models import Account, ConsentStatus, Contact, Line
+from crm.quiet_hours import STATE_RULES
 from crm.roles import MANAGE_ACCOUNT, WORK_CONVERSATIONS, perm
 from crm.scoping import AccountPermissionMixin
 from crm.selectors import consent_history, contact_consent_by_line, contacts_for_export
@@ -190,7 +191,12 @@ class AccountSettingsView(AccountPermissionMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         form, lines = kwargs.pop("forms", None) or self.forms()
-        return {**super().get_context_data(**kwargs), "form": form, "line_forms": lines}
+        return {
+            **super().get_context_data(**kwargs),
+            "form": form,
+            "line_forms": lines,
+            "state_rules": STATE_RULES.values(),
+        }
 
     def post(self, request):
         form, lines = self.forms()

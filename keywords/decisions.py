@@ -74,7 +74,7 @@ def decide(
             rule=f"Revocation phrase ({reason})",
             action=Action.OPT_OUT,
             source=ConsentSource.PHRASE,
-            reply=render_reply(account.opt_out_reply, account),
+            reply=render_reply(account.opt_out_confirmation, account),
             reply_purpose=Purpose.OPT_OUT_CONFIRMATION,
         )
     return Decision(rule="No keyword or revocation phrase", action=Action.NOTHING)
@@ -96,7 +96,7 @@ def _responder_decision(account: Account, responder: KeywordResponder, keyword: 
     action = responder.action
     default_reply = {
         Action.OPT_IN: account.opt_in_reply,
-        Action.OPT_OUT: account.opt_out_reply,
+        Action.OPT_OUT: account.opt_out_confirmation,
         Action.REPLY: "",
     }[action]
     return Decision(
@@ -121,7 +121,7 @@ def _builtin_decision(
     if responder is not None:
         rule += f" (reply of responder “{responder.name}”)" if custom_reply else ""
     default_reply, purpose = {
-        Action.OPT_OUT: (account.opt_out_reply, Purpose.OPT_OUT_CONFIRMATION),
+        Action.OPT_OUT: (account.opt_out_confirmation, Purpose.OPT_OUT_CONFIRMATION),
         Action.OPT_IN: (account.opt_in_reply, Purpose.MESSAGE),
         Action.HELP: (account.help_reply, Purpose.HELP_REPLY),
     }[action]

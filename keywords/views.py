@@ -52,7 +52,7 @@ class ResponderListView(FragmentForHtmxMixin, RespondersMixin, ListView):
 
 def _builtin_rows(account) -> list[dict]:
     replies = {
-        Action.OPT_OUT: account.opt_out_reply,
+        Action.OPT_OUT: account.opt_out_confirmation,
         Action.OPT_IN: account.opt_in_reply,
         Action.HELP: account.help_reply,
     }

@@ -18,6 +18,10 @@ def settings_data(account, lines, **overrides):
         "account-opt_in_reply": account.opt_in_reply,
         "account-help_reply": account.help_reply,
         "account-revocation_policy": account.revocation_policy,
+        "account-opt_out_scope": account.opt_out_scope,
+        "account-opt_out_all_reply": account.opt_out_all_reply,
+        "account-quiet_hours_start": f"{account.quiet_hours_start:%H:%M}",
+        "account-quiet_hours_end": f"{account.quiet_hours_end:%H:%M}",
         "lines-TOTAL_FORMS": str(len(lines)),
         "lines-INITIAL_FORMS": str(len(lines)),
         "lines-MIN_NUM_FORMS": "0",
@@ -27,6 +31,8 @@ def settings_data(account, lines, **overrides):
         data[f"lines-{index}-id"] = str(line.pk)
         data[f"lines-{index}-name"] = line.name
         data[f"lines-{index}-consent_policy"] = line.consent_policy
+    if account.quiet_hours_enabled:
+        data["account-quiet_hours_enabled"] = "on"
     data.update(overrides)
     return data
 
@@ -151,3 +157,59 @@ def test_a_line_refused_by_its_rules_saves_nothing_else(admin_client, account, l
     account.refresh_from_db()
     line.refresh_from_db()
     assert (account.name, line.name) == ("Acme Plumbing", "Sales")
+
+
+def test_scope_and_quiet_hours_are_saved_and_the_state_table_is_shown(admin_client, account, line):
+    page = admin_client.get(reverse("account-settings")).content.decode()
+    assert "Texas" in page
+    assert "09:00–21:00 Mon–Sat, 12:00–21:00 Sun" in page
+    assert "not legal advice" in page
+    response = admin_client.post(
+        reverse("account-settings"),
+        settings_data(
+            account,
+            [line],
+            **{
+                "account-opt_out_scope": "account",
+                "account-quiet_hours_start": "09:30",
+                "account-quiet_hours_end": "20:00",
+            },
+        ),
+    )
+    assert response.status_code == 302
+    account.refresh_from_db()
+    assert (account.opt_out_scope, f"{account.quiet_hours_start:%H:%M}") == ("account", "09:30")
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "field", "error"),
+    [
+        ("21:00", "08:00", "quiet_hours_end", "later in the day than they start"),
+        ("08:00", "08:00", "quiet_hours_end", "later in the day than they start"),
+        ("eight", "21:00", "quiet_hours_start", "Enter a valid time"),
+    ],
+)
+def test_quiet_hours_must_be_one_stretch_of_a_day(
+    admin_client, account, line, start, end, field, error
+):
+    response = admin_client.post(
+        reverse("account-settings"),
+        settings_data(
+            account,
+            [line],
+            **{"account-quiet_hours_start": start, "account-quiet_hours_end": end},
+        ),
+    )
+    assert response.status_code == 200
+    errors = response.context["form"].errors
+    assert error in " ".join(errors.get(field, []) + errors.get("__all__", []))
+    account.refresh_from_db()
+    assert f"{account.quiet_hours_end:%H:%M}" == "21:00"
+
+
+def test_turning_quiet_hours_off_is_saved(admin_client, account, line):
+    data = settings_data(account, [line])
+    del data["account-quiet_hours_enabled"]
+    assert admin_client.post(reverse("account-settings"), data).status_code == 302
+    account.refresh_from_db()
+    assert account.quiet_hours_enabled is False

@@ -203,6 +203,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "conversations.tasks.sweep_pending_messages",
         "schedule": 30.0,
     },
+    "send-due-messages": {
+        "task": "conversations.tasks.send_due_messages",
+        "schedule": 30.0,
+    },
     "sweep-stalled-imports": {
         "task": "crm.tasks.sweep_stalled_imports",
         "schedule": 60.0,

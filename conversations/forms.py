@@ -1,15 +1,52 @@
 from django import forms
 
 from core.segments import MAX_BODY_LENGTH
-from crm.models import ConsentStatus
+from core.sms_fields import SmsTextarea, SmsTextField
+from crm.models import ConsentStatus, Contact, Line
+
+
+class SendAtInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%dT%H:%M")
 
 
 class ComposeForm(forms.Form):
-    body = forms.CharField(
+    body = SmsTextField(
         label="Message",
         max_length=MAX_BODY_LENGTH,
-        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "Type a message…"}),
+        widget=SmsTextarea(attrs={"rows": 3, "placeholder": "Type a message…"}),
     )
+    send_at = forms.DateTimeField(
+        label="Send at (optional)",
+        required=False,
+        widget=SendAtInput(),
+        help_text="Empty: now. Times are in the app's time zone.",
+    )
+
+
+class NewMessageForm(ComposeForm):
+    """Who to text, from which line, and what: `to` is a name or number typed (`contact`, an
+    id, only prefills it). Parsing only: `conversations.selectors.find_recipient` resolves `to`
+    among the account's contacts, and the send action checks everything else."""
+
+    to = forms.CharField(
+        label="To",
+        required=False,
+        max_length=200,
+        help_text="A contact's name or number, or a new number.",
+    )
+    contact = forms.ModelChoiceField(
+        queryset=Contact.objects.none(), required=False, widget=forms.HiddenInput
+    )
+    line = forms.ModelChoiceField(queryset=Line.objects.none(), label="From line", empty_label=None)
+    field_order = ["to", "contact", "line", "body", "send_at"]
+
+    def __init__(self, *args, account, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["contact"].queryset = Contact.objects.for_account(account)
+        self.fields["line"].queryset = Line.objects.for_account(account).order_by("name")
 
 
 class StaffConsentForm(forms.Form):

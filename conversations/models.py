@@ -67,22 +67,26 @@ class Direction(models.TextChoices):
 class MessageStatus(models.TextChoices):
     RECEIVED = "received", "Received"
     PROCESSED = "processed", "Processed"
+    SCHEDULED = "scheduled", "Scheduled"
     QUEUED = "queued", "Queued"
     SENDING = "sending", "Sending"
     SENT = "sent", "Sent"
     DELIVERED = "delivered", "Delivered"
     FAILED = "failed", "Failed"
     BLOCKED = "blocked", "Blocked"
+    CANCELLED = "cancelled", "Cancelled"
 
 
 INBOUND_STATUSES = (MessageStatus.RECEIVED, MessageStatus.PROCESSED)
 OUTBOUND_STATUSES = (
+    MessageStatus.SCHEDULED,
     MessageStatus.QUEUED,
     MessageStatus.SENDING,
     MessageStatus.SENT,
     MessageStatus.DELIVERED,
     MessageStatus.FAILED,
     MessageStatus.BLOCKED,
+    MessageStatus.CANCELLED,
 )
 
 
@@ -135,6 +139,24 @@ class Message(models.Model):
         blank=True,
         related_name="sent_messages",
     )
+    scheduled_for = models.DateTimeField(
+        null=True, blank=True, help_text="When a scheduled or deferred message is due to go."
+    )
+    deferred_by_quiet_hours = models.BooleanField(
+        default=False, help_text="Held back because it would have reached the contact at night."
+    )
+    quiet_hours_exempt = models.BooleanField(
+        default=False,
+        help_text="A reply to the contact (keyword, HELP, confirmation, or an agent within 24 "
+        "hours of the contact's last text): sent whatever the hour.",
+    )
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="cancelled_messages",
+    )
     occurred_at = models.DateTimeField(help_text="Provider's time for inbound, else creation.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -150,6 +172,11 @@ class Message(models.Model):
                 fields=["status", "created_at"],
                 name="message_pending",
                 condition=Q(status__in=["received", "queued", "sending"]),
+            ),
+            models.Index(
+                fields=["scheduled_for"],
+                name="message_scheduled_due",
+                condition=Q(status="scheduled"),
             ),
         ]
         constraints = [
@@ -172,6 +199,10 @@ class Message(models.Model):
             models.CheckConstraint(
                 condition=~Q(status=MessageStatus.BLOCKED) | ~Q(blocked_reason=""),
                 name="message_blocked_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=MessageStatus.SCHEDULED) | Q(scheduled_for__isnull=False),
+                name="message_scheduled_has_time",
             ),
             models.CheckConstraint(
                 condition=Q(direction=Direction.INBOUND) | Q(contact__isnull=False),

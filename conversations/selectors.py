@@ -1,11 +1,64 @@
 """Reads for the Conversations page: the sidebar and a thread, in a fixed number of queries."""
 
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
 
 from conversations.models import Conversation, Message
-from crm.models import Consent, ConsentStatus
+from core.phones import normalize_phone
+from crm.filters import contact_matches
+from crm.models import Account, Consent, ConsentStatus, Contact
 
 THREAD_LENGTH = 200
+RECIPIENT_MATCHES_SHOWN = 10
+
+
+@dataclass
+class Recipient:
+    """Who "To" names: one contact, a new number, several contacts to choose from, or why
+    none."""
+
+    contact: Contact | None = None
+    phone: str = ""
+    matches: list[Contact] = field(default_factory=list)
+    problem: str = ""
+
+    @property
+    def number(self) -> str:
+        return self.contact.phone if self.contact else self.phone
+
+
+def find_recipient(account: Account, text: str) -> Recipient:
+    """A number (any format) finds the account's contact with it, or is a new number; other
+    text finds contacts by name or part of their number."""
+    text = text.strip()
+    if not text:
+        return Recipient()
+    contacts = Contact.objects.for_account(account)
+    number_problem = ""
+    if not any(char.isalpha() for char in text):
+        try:
+            phone = normalize_phone(text)
+        except ValidationError as error:
+            number_problem = " ".join(error.messages)
+        else:
+            return Recipient(contact=contacts.filter(phone=phone).first(), phone=phone)
+    if len(text) < 2:
+        return Recipient(problem="Type at least two letters of a name, or a number.")
+    matches = list(
+        contacts.filter(contact_matches(text)).order_by("name", "phone")[
+            : RECIPIENT_MATCHES_SHOWN + 1
+        ]
+    )
+    if len(matches) == 1:
+        return Recipient(contact=matches[0])
+    if not matches:
+        return Recipient(
+            problem=number_problem
+            or f"No contact matches “{text}”. Type a full number to text someone new."
+        )
+    return Recipient(matches=matches[:RECIPIENT_MATCHES_SHOWN])
 
 
 def conversations_for_sidebar(conversations: QuerySet[Conversation]) -> QuerySet[Conversation]:

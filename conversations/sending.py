@@ -6,7 +6,7 @@ again right before calling the provider, holding the contact's row lock so that 
 cannot slip in between the check and the send.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -26,12 +26,20 @@ from core.queueing import enqueue_on_commit
 from core.segments import MAX_BODY_LENGTH
 from crm import consent
 from crm.gate import Purpose, block_reason
-from crm.models import ConsentSource, Contact, Line
+from crm.models import Consent, ConsentSource, Contact, Line
+from crm.quiet_hours import QuietHours
 from crm.selectors import contact_consent_on_line
+from crm.services import contact_get_or_create
 
 UNSUBSCRIBED_RECIPIENT_ERROR = "21610"
 UNCONFIRMED_ERROR = "unconfirmed"
 DELIVERY_BATCH_SIZE = 500
+# Messages handed over under one lock of their contacts: small enough that an opt-out arriving
+# for one of them waits a few provider calls at most.
+DELIVER_GROUP_SIZE = 25
+AGENT_REPLY_WINDOW = timedelta(hours=24)
+# A "send at" typed a moment ago (to the minute) is now, not the past.
+SEND_AT_SLACK = timedelta(minutes=2)
 # The tasks that run `deliver` (conversations.tasks registers them under these names).
 DELIVER_TASK = "conversations.tasks.deliver_message"
 DELIVER_MANY_TASK = "conversations.tasks.deliver_messages"
@@ -54,34 +62,115 @@ def send_message(
     sent_by: AbstractBaseUser | None = None,
     purpose: str = Purpose.MESSAGE,
     in_reply_to: Message | None = None,
+    send_at: datetime | None = None,
 ) -> Message:
     """Queue a message to the contact on the line, or store it blocked and raise SendBlocked.
 
-    `in_reply_to` marks an automatic reply to an inbound message; there is at most one.
+    `in_reply_to` marks an automatic reply to an inbound message; there is at most one. With
+    `send_at` in the future the message waits as `scheduled`; one that would reach the contact
+    inside quiet hours waits for the next allowed moment (deferred, never dropped). The gate is
+    asked now, for the answer people see, and again when the message is handed over.
     """
-    _check_request(contact_account_id=contact.account_id, line=line, body=body)
+    _check_request(contact_account_id=contact.account_id, line=line, body=body, send_at=send_at)
     now = timezone.now()
     with transaction.atomic():
         conversation_touch(contact=contact, line=line, at=now)
         reason = _gate(contact, line, purpose, now=now)
+        exempt = quiet_hours_exempt(
+            contact=contact,
+            line=line,
+            purpose=purpose,
+            in_reply_to=in_reply_to,
+            sent_by=sent_by,
+            now=now,
+        )
+        due = max(send_at or now, now)
+        goes_at = (
+            due
+            if exempt
+            else quiet_hours_of(line).next_allowed(contact.phone, due, fallback_phone=line.number)
+        )
+        status = MessageStatus.QUEUED if goes_at <= now else MessageStatus.SCHEDULED
         message = Message.objects.create(
             line=line,
             contact=contact,
             remote_number=contact.phone,
             direction=Direction.OUTBOUND,
             body=body,
-            status=MessageStatus.BLOCKED if reason else MessageStatus.QUEUED,
+            status=MessageStatus.BLOCKED if reason else status,
             blocked_reason=reason,
             purpose=purpose,
             sent_by=sent_by,
             in_reply_to=in_reply_to,
+            quiet_hours_exempt=exempt,
+            scheduled_for=None if reason or status == MessageStatus.QUEUED else goes_at,
+            deferred_by_quiet_hours=not reason and goes_at > due,
             occurred_at=now,
         )
-        if not reason:
+        if not reason and status == MessageStatus.QUEUED:
             enqueue_on_commit(DELIVER_TASK, message.pk)
     if reason:
         raise SendBlocked(message)
     return message
+
+
+def quiet_hours_of(line: Line) -> QuietHours:
+    return QuietHours.of(line.account)
+
+
+def quiet_hours_exempt(
+    *,
+    contact: Contact,
+    line: Line,
+    purpose: str,
+    in_reply_to: Message | None,
+    sent_by: AbstractBaseUser | None,
+    now: datetime,
+) -> bool:
+    """Whether a text goes whatever the hour (SPEC 9): HELP replies, confirmations and keyword
+    replies, and an agent's message in a conversation the contact wrote to in the last day."""
+    if purpose != Purpose.MESSAGE or in_reply_to is not None:
+        return True
+    if sent_by is None:
+        return False
+    return contact_wrote_recently(contact=contact, line=line, now=now)
+
+
+def contact_wrote_recently(*, contact: Contact, line: Line, now: datetime) -> bool:
+    return Message.objects.filter(
+        contact=contact,
+        line=line,
+        direction=Direction.INBOUND,
+        occurred_at__gte=now - AGENT_REPLY_WINDOW,
+    ).exists()
+
+
+def deferred_until(*, line: Line, phone: str, contact: Contact | None = None) -> datetime | None:
+    """When an agent's message typed now would go: None for now, else the moment quiet hours
+    defer it to (for the composer, before anything is sent)."""
+    now = timezone.now()
+    if contact is not None and contact_wrote_recently(contact=contact, line=line, now=now):
+        return None
+    goes_at = quiet_hours_of(line).next_allowed(phone, now, fallback_phone=line.number)
+    return goes_at if goes_at > now else None
+
+
+def send_new_message(
+    *,
+    line: Line,
+    body: str,
+    sent_by: AbstractBaseUser,
+    contact: Contact | None = None,
+    phone: str = "",
+    send_at: datetime | None = None,
+) -> Message:
+    """An agent texting first, to a contact or a new number (the contact is created then):
+    the conversation is opened and the message goes through `send_message`, the gate's one
+    door. A blocked attempt is stored as evidence and raises SendBlocked, as there."""
+    if contact is None:
+        _check_request(contact_account_id=line.account_id, line=line, body=body, send_at=send_at)
+        contact, _ = contact_get_or_create(account=line.account, phone=phone)
+    return send_message(contact=contact, line=line, body=body, sent_by=sent_by, send_at=send_at)
 
 
 def deliver(message_id: int) -> None:
@@ -92,50 +181,174 @@ def deliver(message_id: int) -> None:
     taken and does nothing; the sweep later marks a message left `sending` as failed and
     unconfirmed rather than risk texting the contact twice. When the provider certainly took
     nothing (unavailable, or an error before the call), the message goes back to the queue and
-    the error is raised, so the task retries.
+    the error is raised, so the task retries. A message that would now reach the contact inside
+    quiet hours (a queue that ran late) is deferred again.
     """
-    if not _claim(message_id):
+    deliver_many([message_id])
+
+
+def deliver_many(message_ids: list[int]) -> None:
+    """`deliver` for many messages, a group at a time in a fixed number of statements.
+
+    Each group is claimed, then its contacts locked together (in id order) and their consent
+    read in one query; each message passes the gate and quiet hours at that moment, while
+    the lock keeps an opt-out from slipping in before the provider call.
+    """
+    for start in range(0, len(message_ids), DELIVER_GROUP_SIZE):
+        _deliver_group(message_ids[start : start + DELIVER_GROUP_SIZE])
+
+
+def _deliver_group(message_ids: list[int]) -> None:
+    claimed = _claim(message_ids)
+    if not claimed:
         return
-    provider_may_have_it = False
+    outcome = _GroupOutcome()
     try:
         with transaction.atomic():
-            message = (
+            messages = list(
                 Message.objects.select_for_update(of=("self",), no_key=True)
                 .select_related("line__account", "contact")
-                .filter(pk=message_id, status=MessageStatus.SENDING)
-                .first()
+                .filter(pk__in=claimed, status=MessageStatus.SENDING)
+                .order_by("pk")
             )
-            if message is None:
-                return
-            consent.lock_contact(message.contact_id)
-            reason = _gate(message.contact, message.line, message.purpose, exclude=message)
-            if reason:
-                _finish(message, status=MessageStatus.BLOCKED, blocked_reason=reason)
-                return
-            provider_may_have_it = True
-            provider_id = _hand_over(message)
-            if provider_id is not None:
-                _finish(message, status=MessageStatus.SENT, provider_message_id=provider_id)
-    except ProviderUnavailable:
-        _put_back(message_id)
+            consent.lock_contacts(sorted({message.contact_id for message in messages}))
+            statuses = _consents_of(messages)
+            now = timezone.now()
+            for message in messages:
+                if outcome.failure is not None:
+                    break
+                _deliver_one(message, statuses, now, outcome)
+            outcome.write()
+    except BaseException:
+        # Nothing of the group was written: what the provider may have is left `sending`
+        # (failed as unconfirmed by the sweep), the rest goes back to the queue.
+        _put_back([pk for pk in claimed if pk not in outcome.attempted])
         raise
-    except Exception:
-        if not provider_may_have_it:
-            _put_back(message_id)
-        raise
+    _put_back([pk for pk in claimed if pk not in outcome.reached or pk in outcome.untried])
+    if outcome.failure is not None:
+        raise outcome.failure
 
 
-def _claim(message_id: int) -> bool:
-    with transaction.atomic():
-        return bool(
-            Message.objects.filter(pk=message_id, status=MessageStatus.QUEUED).update(
-                status=MessageStatus.SENDING, updated_at=timezone.now()
-            )
+class _GroupOutcome:
+    """What happened to each message of a group, written in a few statements at the end."""
+
+    def __init__(self):
+        self.sent: list[Message] = []
+        self.blocked: list[Message] = []
+        self.deferred: list[Message] = []
+        self.reached: set[int] = set()
+        self.attempted: set[int] = set()
+        self.untried: set[int] = set()
+        self.failure: BaseException | None = None
+
+    def write(self) -> None:
+        now = timezone.now()
+        for changed, fields in (
+            (self.sent, ["status", "provider_message_id", "updated_at"]),
+            (self.blocked, ["status", "blocked_reason", "updated_at"]),
+            (self.deferred, ["status", "scheduled_for", "deferred_by_quiet_hours", "updated_at"]),
+        ):
+            for message in changed:
+                message.updated_at = now
+            Message.objects.bulk_update(changed, fields, batch_size=DELIVER_GROUP_SIZE)
+
+
+def _deliver_one(message: Message, statuses: dict, now: datetime, outcome: _GroupOutcome) -> None:
+    status, since = statuses.get((message.contact_id, message.line_id), ("", None))
+    if message.purpose == Purpose.OPT_OUT_CONFIRMATION:
+        reason = _gate(message.contact, message.line, message.purpose, exclude=message)
+    else:
+        reason = block_reason(
+            line=message.line, status=status, since=since, purpose=message.purpose, now=now
         )
+    outcome.reached.add(message.pk)
+    if reason:
+        message.status, message.blocked_reason = MessageStatus.BLOCKED, reason
+        outcome.blocked.append(message)
+        return
+    if not message.quiet_hours_exempt:
+        goes_at = quiet_hours_of(message.line).next_allowed(
+            message.remote_number, now, fallback_phone=message.line.number
+        )
+        if goes_at > now:
+            message.status, message.scheduled_for = MessageStatus.SCHEDULED, goes_at
+            message.deferred_by_quiet_hours = True
+            outcome.deferred.append(message)
+            return
+    outcome.attempted.add(message.pk)
+    try:
+        provider_id = _hand_over(message)
+    except ProviderUnavailable as error:
+        outcome.untried.add(message.pk)
+        outcome.failure = error
+        return
+    except Exception as error:
+        # Whether the provider took it is unknown: it stays `sending`, and the sweep fails it
+        # as unconfirmed rather than text the contact twice.
+        outcome.failure = error
+        return
+    if provider_id is not None:
+        message.status, message.provider_message_id = MessageStatus.SENT, provider_id
+        outcome.sent.append(message)
 
 
-def _put_back(message_id: int) -> None:
-    Message.objects.filter(pk=message_id, status=MessageStatus.SENDING).update(
+def _consents_of(messages: list[Message]) -> dict[tuple[int, int], tuple[str, datetime]]:
+    """(contact, line) → (status, since) for the messages' pairs, in one query."""
+    pairs = {(message.contact_id, message.line_id) for message in messages}
+    rows = Consent.objects.filter(
+        contact_id__in={contact for contact, _ in pairs},
+        line_id__in={line for _, line in pairs},
+    ).values_list("contact_id", "line_id", "status", "since")
+    return {(contact, line): (status, since) for contact, line, status, since in rows}
+
+
+def messages_due(*, now: datetime | None = None, limit: int = 10_000) -> list[int]:
+    """Queue the scheduled messages whose time has come; their ids, to hand to workers.
+
+    The gate and quiet hours are asked again when each is handed over."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        due = list(
+            Message.objects.select_for_update(skip_locked=True)
+            .filter(status=MessageStatus.SCHEDULED, scheduled_for__lte=now)
+            .order_by("scheduled_for", "pk")
+            .values_list("pk", flat=True)[:limit]
+        )
+        Message.objects.filter(pk__in=due, status=MessageStatus.SCHEDULED).update(
+            status=MessageStatus.QUEUED, updated_at=now
+        )
+    return due
+
+
+@transaction.atomic
+def message_cancel(*, message: Message, user: AbstractBaseUser) -> Message:
+    """Cancel a message that waits for its time (scheduled, or deferred by quiet hours)."""
+    locked = Message.objects.select_for_update().get(pk=message.pk)
+    if locked.status != MessageStatus.SCHEDULED:
+        status = locked.get_status_display().lower()
+        raise ValidationError(f"Only a scheduled message can be cancelled; this one is {status}.")
+    locked.status = MessageStatus.CANCELLED
+    locked.cancelled_by = user
+    locked.save(update_fields=["status", "cancelled_by", "updated_at"])
+    return locked
+
+
+def _claim(message_ids: list[int]) -> list[int]:
+    """Take the queued ones among these messages as `sending`, in a transaction of its own."""
+    with transaction.atomic():
+        queued = list(
+            Message.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=message_ids, status=MessageStatus.QUEUED)
+            .values_list("pk", flat=True)
+        )
+        Message.objects.filter(pk__in=queued).update(
+            status=MessageStatus.SENDING, updated_at=timezone.now()
+        )
+    return queued
+
+
+def _put_back(message_ids: list[int]) -> None:
+    Message.objects.filter(pk__in=message_ids, status=MessageStatus.SENDING).update(
         status=MessageStatus.QUEUED, updated_at=timezone.now()
     )
 
@@ -178,9 +391,9 @@ def stalled_outbound(*, older_than: datetime, limit: int = 10_000) -> list[int]:
     they were queued), oldest first."""
     return list(
         Message.objects.filter(
-            direction=Direction.OUTBOUND, status=MessageStatus.QUEUED, created_at__lt=older_than
+            direction=Direction.OUTBOUND, status=MessageStatus.QUEUED, updated_at__lt=older_than
         )
-        .order_by("created_at")
+        .order_by("updated_at")
         .values_list("pk", flat=True)[:limit]
     )
 
@@ -202,7 +415,11 @@ def _finish(message: Message, **changes) -> None:
     message.save(update_fields=[*changes, "updated_at"])
 
 
-def _check_request(*, contact_account_id: int, line: Line, body: str) -> None:
+def _check_request(
+    *, contact_account_id: int, line: Line, body: str, send_at: datetime | None = None
+) -> None:
+    if send_at is not None and send_at < timezone.now() - SEND_AT_SLACK:
+        raise ValidationError({"send_at": "This time has passed: leave it empty to send now."})
     if contact_account_id != line.account_id:
         raise ValidationError("The contact and the line belong to different accounts.")
     if not body.strip():

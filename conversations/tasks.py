@@ -31,8 +31,7 @@ def deliver_message(message_id: int) -> None:
 
 @shared_task(name=sending.DELIVER_MANY_TASK, **RETRYING)
 def deliver_messages(message_ids: list[int]) -> None:
-    for message_id in message_ids:
-        sending.deliver(message_id)
+    sending.deliver_many(message_ids)
 
 
 @shared_task(name=inbound.PROCESS_INBOUND_TASK, **RETRYING)
@@ -60,3 +59,15 @@ def sweep_pending_messages() -> dict[str, int]:
     handed = sum(len(batch) for batch in batches if publish(sending.DELIVER_MANY_TASK, batch))
     unconfirmed = sending.mark_unconfirmed(older_than=now - SENDING_STALLED_AFTER)
     return {"inbound": len(queued), "outbound": handed, "unconfirmed": unconfirmed}
+
+
+@shared_task(acks_late=True)
+def send_due_messages() -> int:
+    """Queue the scheduled and deferred messages whose time has come (beat, every minute).
+
+    A message the broker does not take stays queued and is picked up by the sweep."""
+    due = sending.messages_due()
+    size = sending.DELIVERY_BATCH_SIZE
+    for start in range(0, len(due), size):
+        publish(sending.DELIVER_MANY_TASK, due[start : start + size])
+    return len(due)

@@ -4,6 +4,7 @@ from conversations import views, webhooks
 
 urlpatterns = [
     path("conversations/", views.ConversationListView.as_view(), name="conversations"),
+    path("conversations/new/", views.NewMessageView.as_view(), name="conversation-new"),
     path("conversations/<int:pk>/", views.ConversationDetailView.as_view(), name="conversation"),
     path(
         "conversations/<int:pk>/consent",
@@ -24,6 +25,11 @@ urlpatterns = [
         "conversations/messages/<int:pk>/",
         views.MessageInConversationView.as_view(),
         name="conversation-message",
+    ),
+    path(
+        "conversations/messages/<int:pk>/cancel",
+        views.MessageCancelView.as_view(),
+        name="conversation-message-cancel",
     ),
     path(
         "webhooks/twilio/messages",

@@ -3,13 +3,26 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
+from django.utils.formats import date_format
+from django.utils.timezone import localtime
 from django.views.generic import DetailView, TemplateView, View
 
 from conversations.filters import ConversationFilter
-from conversations.forms import ComposeForm, ReviewFlagForm, StaffConsentForm
-from conversations.models import Conversation, ConversationStatus, Message
-from conversations.selectors import conversations_for_sidebar, thread
-from conversations.sending import SendBlocked, send_message
+from conversations.forms import (
+    ComposeForm,
+    NewMessageForm,
+    ReviewFlagForm,
+    StaffConsentForm,
+)
+from conversations.models import Conversation, ConversationStatus, Message, MessageStatus
+from conversations.selectors import conversations_for_sidebar, find_recipient, thread
+from conversations.sending import (
+    SendBlocked,
+    deferred_until,
+    message_cancel,
+    send_message,
+    send_new_message,
+)
 from conversations.services import (
     conversation_close,
     conversation_record_consent,
@@ -17,8 +30,9 @@ from conversations.services import (
     review_flag_confirm,
     review_flag_dismiss,
 )
+from core.phones import format_phone
 from crm.gate import block_reason
-from crm.models import ConsentEvent
+from crm.models import ConsentEvent, Contact, Line
 from crm.roles import WORK_CONVERSATIONS, perm
 from crm.scoping import AccountPermissionMixin
 from crm.selectors import contact_consent_on_line
@@ -67,19 +81,18 @@ class ConversationDetailView(ConversationsMixin, DetailView):
         self.object = self.get_object()
         form = ComposeForm(request.POST)
         if form.is_valid():
-            try:
-                send_message(
+            sent = send_from_form(
+                form,
+                lambda: send_message(
                     contact=self.object.contact,
                     line=self.object.line,
                     body=form.cleaned_data["body"],
                     sent_by=request.user,
-                )
-            except SendBlocked as blocked:
-                form.add_error("body", blocked.reason)
-            except ValidationError as error:
-                form.add_error("body", error)
-            else:
-                messages.success(request, "Message queued.")
+                    send_at=form.cleaned_data["send_at"],
+                ),
+            )
+            if sent is not None:
+                messages.success(request, queued_message(sent))
                 return redirect(request.get_full_path())
         return self.render_to_response(self.get_context_data(form=form))
 
@@ -97,11 +110,125 @@ class ConversationDetailView(ConversationsMixin, DetailView):
             "thread": thread(conversation),
             "consent": consent,
             "cause": cause,
-            "send_refusal": block_reason(
-                line=conversation.line, status=consent.status, since=consent.since
-            ),
+            **composer_state(conversation.line, conversation.contact.phone, conversation.contact),
             "form": kwargs.get("form") or ComposeForm(),
         }
+
+
+def send_from_form(form, send) -> Message | None:
+    """Run a send; a refusal is shown on the form in words (the blocked attempt is stored)."""
+    try:
+        return send()
+    except SendBlocked as blocked:
+        form.add_error(None, f"{blocked.reason} The attempt is kept in the conversation.")
+    except ValidationError as error:
+        form.add_error(None if hasattr(error, "error_dict") else "body", error)
+    return None
+
+
+def queued_message(message: Message) -> str:
+    if message.status != MessageStatus.SCHEDULED:
+        return "Message queued."
+    when = date_format(localtime(message.scheduled_for), "M j, H:i")
+    if message.deferred_by_quiet_hours:
+        return f"Quiet hours for this contact: the message waits until {when}."
+    return f"Message scheduled for {when}."
+
+
+def composer_state(line: Line | None, phone: str, contact: Contact | None) -> dict:
+    """What the composer says before anything is sent: whether the gate would refuse, and
+    when quiet hours would hold the message."""
+    if line is None or not phone:
+        return {}
+    consent = contact_consent_on_line(contact, line) if contact else None
+    refusal = block_reason(
+        line=line,
+        status=consent.status if consent else "",
+        since=consent.since if consent else None,
+    )
+    return {
+        "send_refusal": refusal,
+        "consent": consent,
+        "deferred_until": None
+        if refusal
+        else deferred_until(line=line, phone=phone, contact=contact),
+    }
+
+
+class NewMessageView(ConversationsMixin, TemplateView):
+    """Text first: pick a contact by name or number, or type a new number; choose the line.
+
+    GET shows, before anything is sent, the contact's status on the line and whether quiet
+    hours would hold the message; POST sends through the gate and opens the conversation."""
+
+    template_name = "conversations/new_message.html"
+
+    def get(self, request, *args, **kwargs):
+        """The contact and line given in the query (links from the contact's page, the
+        Contacts table and a list of matches) prefill the form."""
+        form = NewMessageForm(request.GET or None, account=request.account)
+        form.is_valid()
+        chosen = getattr(form, "cleaned_data", {})
+        if chosen.get("contact"):
+            chosen["to"] = format_phone(chosen["contact"].phone)
+        unbound = NewMessageForm(initial=chosen, account=request.account)
+        return self.render_to_response(self.context(unbound, chosen))
+
+    def post(self, request, *args, **kwargs):
+        form = NewMessageForm(request.POST, account=request.account)
+        if "check" in request.POST:
+            form.is_valid()
+            chosen = getattr(form, "cleaned_data", {})
+            unbound = NewMessageForm(initial=chosen, account=request.account)
+            return self.render_to_response(self.context(unbound, chosen))
+        if form.is_valid():
+            chosen = form.cleaned_data
+            recipient = find_recipient(request.account, chosen["to"])
+            if not recipient.number:
+                form.add_error("to", recipient.problem or "Choose who to text.")
+            else:
+                sent = send_from_form(
+                    form,
+                    lambda: send_new_message(
+                        line=chosen["line"],
+                        body=chosen["body"],
+                        sent_by=request.user,
+                        contact=recipient.contact,
+                        phone=recipient.phone,
+                        send_at=chosen["send_at"],
+                    ),
+                )
+                if sent is not None:
+                    messages.success(request, queued_message(sent))
+                    conversation = Conversation.objects.get(contact=sent.contact, line=sent.line)
+                    return redirect("conversation", pk=conversation.pk)
+        return self.render_to_response(self.context(form, getattr(form, "cleaned_data", {})))
+
+    def context(self, form, chosen: dict) -> dict:
+        recipient = find_recipient(self.request.account, chosen.get("to") or "")
+        line = chosen.get("line") or form.fields["line"].queryset.first()
+        return self.get_context_data(
+            form=form,
+            recipient=recipient,
+            line=line,
+            **composer_state(line, recipient.number, recipient.contact),
+        )
+
+
+class MessageCancelView(ConversationsMixin, View):
+    """Cancel a scheduled (or quiet-hours deferred) message from its thread."""
+
+    def post(self, request, pk: int):
+        message = get_object_or_404(
+            Message.objects.for_account(request.account).exclude(contact=None), pk=pk
+        )
+        try:
+            message_cancel(message=message, user=request.user)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, "Scheduled message cancelled.")
+        return redirect("conversation-message", pk=pk)
 
 
 class ConversationStatusView(ConversationsMixin, View):

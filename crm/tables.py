@@ -22,11 +22,20 @@ class ContactTable(tables.Table):
     consent = tables.TemplateColumn(
         template_name="crm/_view_consent_button.html", orderable=False, verbose_name="Consent"
     )
+    message = tables.TemplateColumn(
+        template_code=(
+            '<a class="button small" href="{% url \'conversation-new\' %}?contact={{ record.pk }}"'
+            ' aria-label="New message to {{ record.name|default:record.phone }}">Message</a>'
+        ),
+        orderable=False,
+        verbose_name="",
+        exclude_from_export=True,
+    )
 
     class Meta:
         model = Contact
         fields = ()
-        sequence = ("name", "phone", "email", "line_status", "added", "consent")
+        sequence = ("name", "phone", "email", "line_status", "added", "consent", "message")
         order_by = ("-added",)
         attrs = {"class": "table contacts-table"}
         empty_text = "No contacts match."

@@ -1,7 +1,7 @@
 """Shared fixtures: two accounts, lines, a user per role, and helpers for messages."""
 
 import os
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.conf import settings
@@ -63,12 +63,37 @@ def broker_not_paused(monkeypatch):
 
 @pytest.fixture
 def account(db) -> Account:
-    return Account.objects.create(name="Acme Plumbing", help_contact="help@acme.example")
+    """The account under test. Its own quiet hours are off, so a test sending at 03:00 UTC
+    is not deferred; quiet-hours tests turn them on and set the clock (`clock`)."""
+    return Account.objects.create(
+        name="Acme Plumbing", help_contact="help@acme.example", quiet_hours_enabled=False
+    )
 
 
 @pytest.fixture
 def other_account(db) -> Account:
-    return Account.objects.create(name="Globex")
+    return Account.objects.create(name="Globex", quiet_hours_enabled=False)
+
+
+class Clock:
+    """The time every `timezone.now()` reads, moved by the test."""
+
+    def __init__(self, monkeypatch):
+        self.now = None
+        real_now = timezone.now
+        monkeypatch.setattr(timezone, "now", lambda: self.now or real_now())
+
+    def set(self, moment: datetime) -> datetime:
+        self.now = moment
+        return moment
+
+    def advance(self, delta: timedelta) -> datetime:
+        return self.set(self.now + delta)
+
+
+@pytest.fixture
+def clock(monkeypatch) -> Clock:
+    return Clock(monkeypatch)
 
 
 @pytest.fixture

@@ -93,6 +93,25 @@ function showDependentFields(root) {
   }
 }
 
+function sendOnCtrlEnter(event) {
+  // Ctrl+Enter (Cmd+Enter on a Mac) in a composer sends, as in mail and chat apps.
+  if (event.key !== "Enter" || !(event.ctrlKey || event.metaKey)) return;
+  const form = event.target.closest("form.composer");
+  const send = form && form.querySelector("[data-submit-shortcut]");
+  if (!send || send.disabled) return;
+  event.preventDefault();
+  form.requestSubmit(send);
+}
+
+function checkOnChange(event) {
+  // Choosing another line or recipient shows that contact's status on it right away.
+  if (!event.target.matches("[data-check-on-change]")) return;
+  const check = event.target.form && event.target.form.querySelector("[data-check-button]");
+  if (check) event.target.form.requestSubmit(check);
+}
+
+document.addEventListener("keydown", sendOnCtrlEnter);
+document.addEventListener("change", checkOnChange);
 document.addEventListener("DOMContentLoaded", () => showDependentFields(document));
 document.addEventListener("DOMContentLoaded", () => scrollThreadsToEnd(document));
 document.addEventListener("DOMContentLoaded", () => watchSmsCounters(document));

@@ -30,7 +30,7 @@ def test_opted_out_contact_shows_the_red_x_and_a_disabled_composer(
     expect(panel.locator(".badge-out")).to_have_text("✕ Opted out")
     expect(page.get_by_role("textbox", name="Message")).to_be_disabled()
     expect(page.get_by_role("button", name="Send")).to_be_disabled()
-    expect(page.get_by_role("status")).to_contain_text("Not sent: the contact opted out of Sales")
+    expect(page.get_by_role("status")).to_contain_text("The contact opted out of Sales")
 
 
 def test_an_agent_sends_to_an_opted_in_contact_and_sees_it_in_the_thread(

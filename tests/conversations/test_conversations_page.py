@@ -97,7 +97,8 @@ def test_detail_shows_the_red_x_and_disables_the_composer_for_an_opted_out_conta
     )
     assert "Recorded by staff" in page
     assert f"by {agent.username}" in page
-    assert "Not sent: the contact opted out of Sales" in page
+    assert "Texts can't go to this contact on this line." in page
+    assert "The contact opted out of Sales" in page
     assert "disabled" in page
 
 

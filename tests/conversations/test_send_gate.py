@@ -176,7 +176,7 @@ def test_stalled_queued_messages_are_queued_again(contact, line, outbox):
     message = SentMessageFactory(
         contact=contact, line=line, status=MessageStatus.QUEUED, provider_message_id=""
     )
-    Message.objects.filter(pk=message.pk).update(created_at=timezone.now() - timedelta(minutes=5))
+    Message.objects.filter(pk=message.pk).update(updated_at=timezone.now() - timedelta(minutes=5))
     assert sweep_pending_messages() == {"inbound": 0, "outbound": 1, "unconfirmed": 0}
     message.refresh_from_db()
     assert message.status == MessageStatus.SENT

@@ -207,8 +207,11 @@ def test_quiet_hours_must_be_one_stretch_of_a_day(
     assert f"{account.quiet_hours_end:%H:%M}" == "21:00"
 
 
-def test_turning_quiet_hours_off_is_saved(admin_client, account, line):
-    data = settings_data(account, [line])
+def test_turning_quiet_hours_on_and_off_is_saved(admin_client, account, line):
+    data = settings_data(account, [line], **{"account-quiet_hours_enabled": "on"})
+    assert admin_client.post(reverse("account-settings"), data).status_code == 302
+    account.refresh_from_db()
+    assert account.quiet_hours_enabled is True
     del data["account-quiet_hours_enabled"]
     assert admin_client.post(reverse("account-settings"), data).status_code == 302
     account.refresh_from_db()

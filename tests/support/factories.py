@@ -25,6 +25,7 @@ class AccountFactory(DjangoModelFactory):
         model = Account
 
     name = factory.Sequence(lambda n: f"Account {n}")
+    quiet_hours_enabled = False
 
 
 class LineFactory(DjangoModelFactory):

@@ -70,6 +70,8 @@ DECISIONS = {
     "conversation-review": Decision(EVERY_ROLE, get=None, post=302, obj="conversation"),
     "conversation-status": Decision(EVERY_ROLE, get=None, post=302, obj="conversation"),
     "conversation-message": Decision(EVERY_ROLE, get=302, obj="message"),
+    "conversation-new": Decision(EVERY_ROLE, post=200),
+    "conversation-message-cancel": Decision(EVERY_ROLE, get=None, post=302, obj="message"),
     "account-settings": Decision(ACCOUNT_ADMINS, post=200),
     "imports": Decision(ACCOUNT_ADMINS, post=200),
     "import": Decision(ACCOUNT_ADMINS, obj="import", htmx=True),

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "crm",
     "conversations",
     "keywords",
+    "broadcasts",
     "reporting",
     "demo",
 ]
@@ -205,6 +206,10 @@ CELERY_BEAT_SCHEDULE = {
     },
     "send-due-messages": {
         "task": "conversations.tasks.send_due_messages",
+        "schedule": 30.0,
+    },
+    "start-due-broadcasts": {
+        "task": "broadcasts.tasks.start_due_broadcasts",
         "schedule": 30.0,
     },
     "sweep-stalled-imports": {

@@ -11,5 +11,6 @@ urlpatterns = [
     path("", include("conversations.urls")),
     path("", include("crm.urls")),
     path("", include("keywords.urls")),
+    path("", include("broadcasts.urls")),
     path("", include("reporting.urls")),
 ]

@@ -24,6 +24,21 @@ def conversation_touch(*, contact: Contact, line: Line, at: datetime) -> Convers
     return conversation
 
 
+def conversations_touch_many(*, line: Line, contact_ids: list[int], at: datetime) -> None:
+    """`conversation_touch` for many contacts on one line, in two statements (broadcasts)."""
+    Conversation.objects.bulk_create(
+        [
+            Conversation(account_id=line.account_id, contact_id=pk, line=line, last_message_at=at)
+            for pk in contact_ids
+        ],
+        batch_size=1000,
+        ignore_conflicts=True,
+    )
+    Conversation.objects.filter(
+        line=line, contact_id__in=contact_ids, last_message_at__lt=at
+    ).update(last_message_at=at)
+
+
 def conversation_receive(*, contact: Contact, line: Line, at: datetime) -> Conversation:
     """The conversation an inbound message lands in; a closed one opens again."""
     conversation = conversation_touch(contact=contact, line=line, at=at)

@@ -235,6 +235,16 @@ def _store_rows(contact_import: ContactImport, rows: list[ContactRow]) -> tuple[
             account_id=account_id, phone__in=[contact.phone for contact in new]
         ).only("id", "phone")
     )
+    ContactImport.contacts.through.objects.bulk_create(
+        [
+            ContactImport.contacts.through(
+                contactimport_id=contact_import.pk, contact_id=contact.pk
+            )
+            for contact in contacts.values()
+        ],
+        batch_size=1000,
+        ignore_conflicts=True,
+    )
     row_of_pair = {}
     statuses = []
     for row in rows:

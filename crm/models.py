@@ -205,6 +205,7 @@ class ConsentStatus(models.TextChoices):
 # No consent row: the contact never opted in or out on the line. Filters offer it beside the
 # two statuses.
 NOT_DEFINED, NOT_DEFINED_LABEL = "not_defined", "Not Defined"
+STATUS_FILTER_VALUES = (*ConsentStatus.values, NOT_DEFINED)
 
 
 class ConsentSource(models.TextChoices):
@@ -423,6 +424,12 @@ class ContactImport(models.Model):
     skipped_count = models.PositiveIntegerField(default=0)
     bad_count = models.PositiveIntegerField(default=0)
     bad_rows = models.JSONField(default=list, help_text="[row number, reason], the first ones.")
+    contacts = models.ManyToManyField(
+        Contact,
+        related_name="imports",
+        blank=True,
+        help_text="The contacts the file's good rows named: an audience for a broadcast.",
+    )
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     queued_at = models.DateTimeField(null=True, blank=True)

@@ -10,6 +10,7 @@ A text outside the window is never dropped: `next_allowed` gives the moment it m
 """
 
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -116,8 +117,26 @@ class QuietHours:
         `fallback_phone` (the line's own number) gives the zone when the contact's number has
         none, or when its zones share no allowed moment (a toll-free number spans them all).
         """
-        rule = STATE_RULES.get(state_of(phone))
-        moment = _first_common_moment(zones_of(phone), self.window, rule, at)
+        return self._next_allowed_at(place_of(phone), at, fallback_phone, phone)
+
+    def next_allowed_for_each(
+        self, phones: Iterable[str], at: datetime, *, fallback_phone: str = ""
+    ) -> Iterator[tuple[str, datetime]]:
+        """(phone, next allowed moment) for many numbers at once: worked out once per place
+        (zones and state), so a hundred thousand numbers cost a few hundred calculations."""
+        known: dict[tuple, datetime] = {}
+        for phone in phones:
+            place = place_of(phone)
+            if place not in known:
+                known[place] = self._next_allowed_at(place, at, fallback_phone, phone)
+            yield phone, known[place]
+
+    def _next_allowed_at(
+        self, place: tuple, at: datetime, fallback_phone: str, phone: str
+    ) -> datetime:
+        zones, state = place
+        rule = STATE_RULES.get(state)
+        moment = _first_common_moment(zones, self.window, rule, at)
         if moment is None and fallback_phone:
             moment = _first_common_moment(zones_of(fallback_phone), self.window, rule, at)
         if moment is None:
@@ -126,6 +145,11 @@ class QuietHours:
 
     def allows(self, phone: str, at: datetime, *, fallback_phone: str = "") -> bool:
         return self.next_allowed(phone, at, fallback_phone=fallback_phone) == at
+
+
+def place_of(phone: str) -> tuple[tuple[ZoneInfo, ...], str]:
+    """What quiet hours depend on for a number: its time zones and its US state."""
+    return zones_of(phone), state_of(phone)
 
 
 @lru_cache(maxsize=4096)

@@ -17,18 +17,26 @@ WORK_CONVERSATIONS = "work_conversations"
 MANAGE_ACCOUNT = "manage_account"
 RECORD_OPT_IN = "record_opt_in"
 VIEW_REPORTS = "view_reports"
+SEND_BROADCASTS = "send_broadcasts"
 
 PERMISSIONS = (
     (WORK_CONVERSATIONS, "Can use conversations and contacts and send messages"),
     (MANAGE_ACCOUNT, "Can manage keyword responders, lines and account settings"),
     (RECORD_OPT_IN, "Can record an opt-in by hand, with evidence"),
     (VIEW_REPORTS, "Can view and download reports"),
+    (SEND_BROADCASTS, "Can create, send and cancel broadcasts"),
 )
 
 ROLE_PERMISSIONS = {
     Role.AGENT: (WORK_CONVERSATIONS,),
-    Role.ADMIN: (WORK_CONVERSATIONS, MANAGE_ACCOUNT, RECORD_OPT_IN, VIEW_REPORTS),
-    Role.MANAGER: (WORK_CONVERSATIONS, VIEW_REPORTS),
+    Role.ADMIN: (
+        WORK_CONVERSATIONS,
+        MANAGE_ACCOUNT,
+        RECORD_OPT_IN,
+        VIEW_REPORTS,
+        SEND_BROADCASTS,
+    ),
+    Role.MANAGER: (WORK_CONVERSATIONS, VIEW_REPORTS, SEND_BROADCASTS),
 }
 
 

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
+from broadcasts.services import broadcast_create
 from conversations.backends import locmem
 from core import queueing
 from crm import consent
@@ -211,6 +212,9 @@ def build_world(account: Account, tag: str, number: str) -> dict:
         "conversation": conversation,
         "import": contact_import_create(account=account, user=admin, uploaded=upload),
         "responder": responder,
+        "broadcast": broadcast_create(
+            account=account, user=admin, name=f"{tag} broadcast", line=line, body="Hi {name}"
+        ),
         "admin": admin,
     }
 

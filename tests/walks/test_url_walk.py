@@ -18,6 +18,7 @@ from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.urls import get_resolver, resolve, reverse
 
+from broadcasts.models import Broadcast
 from conversations.models import Conversation, Message
 from crm.models import (
     Account,
@@ -37,6 +38,7 @@ pytestmark = pytest.mark.sweep  # long: CI runs it, an everyday run may not
 AGENTS, MANAGERS, ADMINS = Role.AGENT, Role.MANAGER, Role.ADMIN
 EVERY_ROLE = frozenset(Role)
 REPORTERS = frozenset({MANAGERS, ADMINS})
+SENDERS = frozenset({MANAGERS, ADMINS})
 ACCOUNT_ADMINS = frozenset({ADMINS})
 
 
@@ -54,6 +56,7 @@ class Decision:
     post: int | None = None
     obj: str | None = None
     htmx: bool = False
+    args: tuple = ()
 
 
 DECISIONS = {
@@ -72,6 +75,12 @@ DECISIONS = {
     "conversation-message": Decision(EVERY_ROLE, get=302, obj="message"),
     "conversation-new": Decision(EVERY_ROLE, post=200),
     "conversation-message-cancel": Decision(EVERY_ROLE, get=None, post=302, obj="message"),
+    "broadcasts": Decision(EVERY_ROLE),
+    "broadcast-create": Decision(SENDERS, post=200),
+    "broadcast": Decision(EVERY_ROLE, obj="broadcast", htmx=True),
+    "broadcast-send": Decision(SENDERS, get=None, post=302, obj="broadcast"),
+    "broadcast-cancel": Decision(SENDERS, get=None, post=302, obj="broadcast"),
+    "broadcast-list": Decision(EVERY_ROLE, obj="broadcast", args=("will-get",)),
     "account-settings": Decision(ACCOUNT_ADMINS, post=200),
     "imports": Decision(ACCOUNT_ADMINS, post=200),
     "import": Decision(ACCOUNT_ADMINS, obj="import", htmx=True),
@@ -143,7 +152,8 @@ def test_each_decision_names_exactly_the_methods_the_view_answers(name):
 
 
 def page_url(name: str, pk: int) -> str:
-    return reverse(name, args=[pk] if DECISIONS[name].obj else [])
+    decision = DECISIONS[name]
+    return reverse(name, args=[pk, *decision.args] if decision.obj else [])
 
 
 def methods(decision: Decision) -> list[tuple[str, int]]:
@@ -180,6 +190,7 @@ def fingerprint(world: dict) -> dict:
         "conversations": list(Conversation.objects.for_account(account).values("status")),
         "responders": list(KeywordResponder.objects.for_account(account).values("is_active")),
         "imports": list(account.imports.values("status")),
+        "broadcasts": list(account.broadcasts.values("status")),
         "messages": account.lines.get().messages.count(),
         "events": account.lines.get().consent_events.count(),
     }
@@ -273,6 +284,7 @@ def admin_objects(world: dict) -> dict:
         Conversation: world["conversation"],
         Message: world["message"],
         KeywordResponder: world["responder"],
+        Broadcast: world["broadcast"],
     }
 
 

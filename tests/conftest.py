@@ -17,12 +17,14 @@ from crm.imports import contact_import_create
 from crm.models import Account, ConsentSource, Contact, Line
 from crm.roles import Role
 from keywords.models import Action
+from tests.support.celery_fixtures import redis_broker, worker  # noqa: F401 (fixtures)
 from tests.support.factories import (
     ConversationFactory,
     ResponderFactory,
     inbound_message,
     make_user,
 )
+from tests.support.fault_worker import Workers
 from tests.support.webhook_client import TOKEN, post_inbound
 
 
@@ -153,6 +155,14 @@ def admin_client(client, admin_user):
 def manager_client(client, manager):
     client.force_login(manager)
     return client
+
+
+@pytest.fixture
+def workers(tmp_path):
+    """Real Celery workers that can be stopped dead (tests/support/fault_worker.py)."""
+    started = Workers(tmp_path)
+    yield started
+    started.stop_all()
 
 
 @pytest.fixture

@@ -6,16 +6,9 @@ as the kernel's OOM killer or a lost machine would. Recovery is what production 
 sweep re-queues what waits too long (its clock is moved by back-dating rows).
 """
 
-import json
-import os
-import signal
-import subprocess
-import sys
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
@@ -31,67 +24,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.usefixtures("signed_account", "redis_broker"),
 ]
-ROOT = Path(__file__).resolve().parents[2]
-
-
-class Workers:
-    """Starts fault workers on this test's database and kills them."""
-
-    def __init__(self, directory: Path):
-        self.directory = directory
-        self.outbox = directory / "provider.jsonl"
-        self.marker = directory / "paused"
-        self.running: list[subprocess.Popen] = []
-        database = connection.settings_dict
-        self.environment = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "capacity_sms.settings",
-            "DATABASE_URL": (
-                f"postgres://{database['USER']}@{database['HOST']}:{database['PORT'] or 5432}"
-                f"/{database['NAME']}"
-            ),
-            "SMS_BACKEND": "tests.support.fault_worker.FileProvider",
-            "FAULT_OUTBOX": str(self.outbox),
-            "FAULT_MARKER": str(self.marker),
-            "HTTPS": "0",
-        }
-
-    def start(self, pause: str = "") -> subprocess.Popen:
-        log = (self.directory / f"worker-{len(self.running)}.log").open("w")
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "tests.support.fault_worker"],
-            cwd=ROOT,
-            env={**self.environment, "FAULT_PAUSE": pause},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        self.running.append(worker)
-        return worker
-
-    def kill(self, worker: subprocess.Popen) -> None:
-        os.killpg(worker.pid, signal.SIGKILL)
-        worker.wait(timeout=10)
-
-    def stop_all(self) -> None:
-        for worker in self.running:
-            if worker.poll() is None:
-                self.kill(worker)
-
-    def sent(self) -> list[dict]:
-        if not self.outbox.exists():
-            return []
-        return [json.loads(line) for line in self.outbox.read_text().splitlines()]
-
-    def logs(self) -> str:
-        return "\n".join(path.read_text() for path in sorted(self.directory.glob("*.log")))
-
-
-@pytest.fixture
-def workers(tmp_path):
-    started = Workers(tmp_path)
-    yield started
-    started.stop_all()
 
 
 def sweep_as_beat_would_later() -> None:

@@ -1,14 +1,21 @@
 from django import forms
 
-from conversations.forms import SendAtInput
+from conversations.forms import SendAtInput, line_label
+from core.form_fields import FieldsetsMixin
 from core.segments import MAX_BODY_LENGTH
 from core.sms_fields import SmsTextarea, SmsTextField
 from crm.filters import STATUS_FILTER_CHOICES
 from crm.models import ContactImport, ImportStatus, Line
 
 
-class BroadcastForm(forms.Form):
+class BroadcastForm(FieldsetsMixin, forms.Form):
     """A broadcast as typed. Parsing only: `broadcasts.services.broadcast_create` checks it."""
+
+    fieldsets = [
+        ("Name and line", ["name", "line"]),
+        ("Audience", ["search", "status_line", "consent_status", "contact_import"]),
+        ("Message", ["body", "send_at"]),
+    ]
 
     name = forms.CharField(max_length=120, help_text="For your team: contacts never see it.")
     line = forms.ModelChoiceField(queryset=Line.objects.none(), label="From line", empty_label=None)
@@ -47,8 +54,9 @@ class BroadcastForm(forms.Form):
     def __init__(self, *args, account, **kwargs):
         super().__init__(*args, **kwargs)
         lines = Line.objects.for_account(account).order_by("name")
-        self.fields["line"].queryset = lines
-        self.fields["status_line"].queryset = lines
+        for name in ("line", "status_line"):
+            self.fields[name].queryset = lines
+            self.fields[name].label_from_instance = line_label
         self.fields["contact_import"].queryset = ContactImport.objects.for_account(account).filter(
             status=ImportStatus.DONE
         )

@@ -24,6 +24,7 @@ from broadcasts.texts import body_problem, render_broadcast
 from conversations.models import Direction, Message, MessageStatus
 from conversations.sending import DELIVER_MANY_TASK, DELIVERY_BATCH_SIZE
 from conversations.services import conversations_touch_many
+from core.bulk_sql import insert_rows, update_rows
 from core.lengths import too_long
 from core.queueing import enqueue_on_commit, publish
 from crm.gate import block_reason
@@ -254,10 +255,15 @@ def _send_chunk(broadcast_id: int) -> bool:
             broadcast.save(update_fields=["status", "finished_at"])
             return False
         messages = _texts_for(broadcast, pending, now)
-        Message.objects.bulk_create(messages, batch_size=CHUNK_SIZE)
-        for recipient, message in zip(pending, messages, strict=True):
-            recipient.message = message
-        BroadcastRecipient.objects.bulk_update(pending, ["message"], batch_size=CHUNK_SIZE)
+        insert_rows(messages)
+        update_rows(
+            BroadcastRecipient,
+            ["message"],
+            [
+                (recipient.pk, message.pk)
+                for recipient, message in zip(pending, messages, strict=True)
+            ],
+        )
         conversations_touch_many(
             line=broadcast.line, contact_ids=[r.contact_id for r in pending], at=now
         )

@@ -1,8 +1,13 @@
 from django import forms
 
+from core.phones import format_phone
 from core.segments import MAX_BODY_LENGTH
 from core.sms_fields import SmsTextarea, SmsTextField
 from crm.models import ConsentStatus, Contact, Line
+
+
+def line_label(line: Line) -> str:
+    return f"{line.name} · {format_phone(line.number)}"
 
 
 class SendAtInput(forms.DateTimeInput):

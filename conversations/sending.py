@@ -22,6 +22,7 @@ from conversations.models import (
     MessageStatus,
 )
 from conversations.services import conversation_touch
+from core.bulk_sql import update_rows
 from core.queueing import enqueue_on_commit
 from core.segments import MAX_BODY_LENGTH
 from crm import consent
@@ -243,14 +244,27 @@ class _GroupOutcome:
 
     def write(self) -> None:
         now = timezone.now()
-        for changed, fields in (
-            (self.sent, ["status", "provider_message_id", "updated_at"]),
-            (self.blocked, ["status", "blocked_reason", "updated_at"]),
-            (self.deferred, ["status", "scheduled_for", "deferred_by_quiet_hours", "updated_at"]),
-        ):
-            for message in changed:
-                message.updated_at = now
-            Message.objects.bulk_update(changed, fields, batch_size=DELIVER_GROUP_SIZE)
+        update_rows(
+            Message,
+            ["status", "provider_message_id", "updated_at"],
+            [
+                (message.pk, message.status, message.provider_message_id, now)
+                for message in self.sent
+            ],
+        )
+        update_rows(
+            Message,
+            ["status", "blocked_reason", "updated_at"],
+            [(message.pk, message.status, message.blocked_reason, now) for message in self.blocked],
+        )
+        update_rows(
+            Message,
+            ["status", "scheduled_for", "deferred_by_quiet_hours", "updated_at"],
+            [
+                (message.pk, message.status, message.scheduled_for, True, now)
+                for message in self.deferred
+            ],
+        )
 
 
 def _deliver_one(message: Message, statuses: dict, now: datetime, outcome: _GroupOutcome) -> None:

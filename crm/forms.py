@@ -1,6 +1,7 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
+from core.form_fields import FieldsetsMixin
 from core.sms_fields import SmsTextarea, SmsTextField
 from crm import import_files
 from crm.models import Account, Line
@@ -126,11 +127,17 @@ SETTINGS_FIELDS = (
 )
 
 
-class AccountSettingsForm(forms.ModelForm):
+class AccountSettingsForm(FieldsetsMixin, forms.ModelForm):
     """How the account answers: its name in replies, help contact, default replies, phrases.
 
     Parsing only: `crm.services.account_settings_update` checks the replies once filled in.
     """
+
+    fieldsets = [
+        ("Replies", ["name", "help_contact", *REPLIES]),
+        ("Opt-outs", ["revocation_policy", "opt_out_scope"]),
+        ("Quiet hours", list(QUIET_HOURS_FIELDS)),
+    ]
 
     class Meta:
         model = Account

@@ -40,7 +40,6 @@ def block_reason(
     """
     if purpose == Purpose.HELP_REPLY:
         return ""
-    line_label = f"{line.name} ({format_phone(line.number)})"
     if status == ConsentStatus.OPTED_OUT:
         now = now or timezone.now()
         if purpose == Purpose.OPT_OUT_CONFIRMATION:
@@ -48,9 +47,13 @@ def block_reason(
                 return "Not sent: the opt-out confirmation was already sent."
             if since is not None and since >= now - OPT_OUT_CONFIRMATION_WINDOW:
                 return ""
-        return f"Not sent: the contact opted out of {line_label}."
+        return f"Not sent: the contact opted out of {_label(line)}."
     if purpose == Purpose.OPT_OUT_CONFIRMATION:
         return "Not sent: the contact is not opted out, so there is nothing to confirm."
     if not status and line.consent_policy == ConsentPolicy.REQUIRE_OPT_IN:
-        return f"Not sent: {line_label} requires opt-in and the contact has not opted in."
+        return f"Not sent: {_label(line)} requires opt-in and the contact has not opted in."
     return ""
+
+
+def _label(line: Line) -> str:
+    return f"{line.name} ({format_phone(line.number)})"

@@ -94,8 +94,62 @@ STATE_RULES = {
         ),
     )
 }
-_STATE_BY_NAME = {rule.name: rule.state for rule in STATE_RULES.values()}
-_STATE_BY_NAME["Washington State"] = "WA"
+# phonenumbers' geocoder names a US number's place "City, ST" or, for some prefixes, by the
+# state's name alone.
+_STATE_BY_NAME = {
+    "Alabama": "AL",
+    "Alaska": "AK",
+    "Arizona": "AZ",
+    "Arkansas": "AR",
+    "California": "CA",
+    "Colorado": "CO",
+    "Connecticut": "CT",
+    "Delaware": "DE",
+    "Florida": "FL",
+    "Georgia": "GA",
+    "Hawaii": "HI",
+    "Idaho": "ID",
+    "Illinois": "IL",
+    "Indiana": "IN",
+    "Iowa": "IA",
+    "Kansas": "KS",
+    "Kentucky": "KY",
+    "Louisiana": "LA",
+    "Maine": "ME",
+    "Maryland": "MD",
+    "Massachusetts": "MA",
+    "Michigan": "MI",
+    "Minnesota": "MN",
+    "Mississippi": "MS",
+    "Missouri": "MO",
+    "Montana": "MT",
+    "Nebraska": "NE",
+    "Nevada": "NV",
+    "New Hampshire": "NH",
+    "New Jersey": "NJ",
+    "New Mexico": "NM",
+    "New York": "NY",
+    "North Carolina": "NC",
+    "North Dakota": "ND",
+    "Ohio": "OH",
+    "Oklahoma": "OK",
+    "Oregon": "OR",
+    "Pennsylvania": "PA",
+    "Rhode Island": "RI",
+    "South Carolina": "SC",
+    "South Dakota": "SD",
+    "Tennessee": "TN",
+    "Texas": "TX",
+    "Utah": "UT",
+    "Vermont": "VT",
+    "Virginia": "VA",
+    "Washington State": "WA",
+    "Washington": "WA",
+    "West Virginia": "WV",
+    "Wisconsin": "WI",
+    "Wyoming": "WY",
+    "Washington D.C.": "DC",
+}
 _CITY_AND_STATE = re.compile(r", ([A-Z]{2})$")
 
 
@@ -163,26 +217,34 @@ def zones_of(phone: str) -> tuple[ZoneInfo, ...]:
     return ()
 
 
-@lru_cache(maxsize=4096)
-def _state_of_area(area: str, phone: str) -> str:
+def state_of(phone: str) -> str:
+    """The US state of a number's area code (two letters), or "" outside the US.
+
+    Area codes never cross state lines, so the answer is kept per area code."""
+    if not phone.startswith("+1") or len(phone) < 5:
+        return ""
+    area = phone[:5]
+    if area not in _STATE_BY_AREA:
+        _STATE_BY_AREA[area] = _state_from_geocoder(phone)
+    return _STATE_BY_AREA[area]
+
+
+_STATE_BY_AREA: dict[str, str] = {}
+
+
+def _state_from_geocoder(phone: str) -> str:
+    """The state phonenumbers' geocoder gives the number's prefix ("" for none, or for a
+    Canadian or Caribbean area code). The prefix decides, so a number with made-up digits
+    after a real area code still says where it is."""
     try:
         number = phonenumbers.parse(phone)
     except phonenumbers.NumberParseException:
         return ""
-    if phonenumbers.region_code_for_number(number) != "US":
-        return ""
-    description = geocoder.description_for_number(number, "en")
+    description = geocoder.description_for_valid_number(number, "en")
     match = _CITY_AND_STATE.search(description)
-    return match.group(1) if match else _STATE_BY_NAME.get(description, "")
-
-
-def state_of(phone: str) -> str:
-    """The US state of a number's area code (two letters), or "" outside the US.
-
-    Area codes never cross state lines, so the answer is cached per area code."""
-    if not phone.startswith("+1") or len(phone) < 5:
-        return ""
-    return _state_of_area(phone[:5], phone)
+    if match:
+        return match.group(1)
+    return _STATE_BY_NAME.get(description, "")
 
 
 def _first_common_moment(

@@ -1,0 +1,87 @@
+"""Set-based writes the ORM has no statement for.
+
+`update_rows` changes many rows, each to its own values, in one UPDATE … FROM (VALUES …): the
+statement Django's `bulk_update` would need, without building a CASE expression per row per
+field (which costs more than the database's work at a few hundred rows). PostgreSQL and SQLite
+(3.33 and later) both name the columns of a VALUES list column1, column2, …
+"""
+
+from collections.abc import Sequence
+
+from django.db import connection, models
+from django.db.models.expressions import DatabaseDefault
+
+
+def update_rows(model: type[models.Model], fields: Sequence[str], rows: Sequence[Sequence]) -> int:
+    """Set `fields` of each row of `model` whose primary key is a row's first value to the
+    row's other values, in order; how many rows changed."""
+    if not rows:
+        return 0
+    meta = model._meta
+    columns = [meta.get_field(name) for name in fields]
+    key = meta.pk
+    casts = [_cast(key), *(_cast(field) for field in columns)]
+    one_row = "(" + ", ".join(casts) + ")"
+    assignments = ", ".join(
+        f"{connection.ops.quote_name(field.column)} = v.column{index}"
+        for index, field in enumerate(columns, start=2)
+    )
+    table = connection.ops.quote_name(meta.db_table)
+    values = ", ".join([one_row] * len(rows))
+    key_column = connection.ops.quote_name(key.column)
+    # Only quoted names from the model's own meta are formatted in; values are parameters.
+    sql = f"UPDATE {table} SET {assignments} FROM (VALUES {values}) AS v WHERE {table}.{key_column} = v.column1"  # noqa: S608, E501
+    params = []
+    for row in rows:
+        params.append(key.get_db_prep_value(row[0], connection))
+        params.extend(
+            field.get_db_prep_value(value, connection)
+            for field, value in zip(columns, row[1:], strict=True)
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+def _cast(field: models.Field) -> str:
+    """A placeholder typed as the column, so PostgreSQL reads the VALUES list's types right
+    (SQLite needs none, and would read a date cast to its type name as a number)."""
+    if connection.vendor != "postgresql":
+        return "%s"
+    return f"CAST(%s AS {field.cast_db_type(connection)})"
+
+
+def insert_rows(objs: Sequence[models.Model]) -> None:
+    """`bulk_create` for many new rows of one model, their ids set; on PostgreSQL as one
+    INSERT … SELECT FROM unnest(arrays), one array per column, so the statement stays a few
+    parameters long whatever the number of rows (Django's multi-row VALUES is parsed by the
+    driver parameter by parameter and costs more than the insert)."""
+    if not objs:
+        return
+    model = type(objs[0])
+    if connection.vendor != "postgresql":
+        model.objects.bulk_create(objs)
+        return
+    meta = model._meta
+    for obj in objs:
+        for field in meta.concrete_fields:
+            if isinstance(getattr(obj, field.attname), DatabaseDefault):
+                default = field.db_default
+                setattr(obj, field.attname, getattr(default, "value", default))
+            if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+                field.pre_save(obj, add=True)
+    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    arrays = ", ".join(f"%s::{field.cast_db_type(connection)}[]" for field in fields)
+    table = connection.ops.quote_name(meta.db_table)
+    sql = f"INSERT INTO {table} ({columns}) SELECT * FROM unnest({arrays}) RETURNING {connection.ops.quote_name(meta.pk.column)}"  # noqa: S608, E501
+    params = [
+        [field.get_db_prep_save(getattr(obj, field.attname), connection) for obj in objs]
+        for field in fields
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for obj, (pk,) in zip(objs, cursor.fetchall(), strict=True):
+            obj.pk = pk
+            obj._state.adding = False
+            obj._state.db = connection.alias

@@ -24,6 +24,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from broadcasts.models import Broadcast
+from broadcasts.services import broadcast_confirm, broadcast_create, broadcast_send
 from conversations import inbound, sending
 from conversations.models import Message, MessageStatus
 from conversations.services import conversation_record_consent, conversation_touch
@@ -121,6 +123,23 @@ RESPONDERS = (
 )
 
 
+# (name, text, days from now: negative was sent then, positive is scheduled then)
+BROADCASTS = (
+    (
+        "Holiday hours",
+        "Hi {first_name}, {account} is closed Dec 24-26. Book online any time. Reply STOP to "
+        "opt out.",
+        -7,
+    ),
+    (
+        "Check-up reminder",
+        "Hi {first_name}, it's been six months: time for a check-up at {account}? Reply YES "
+        "and we'll call you. Reply STOP to opt out.",
+        7,
+    ),
+)
+
+
 @dataclass
 class DemoSummary:
     account: Account
@@ -144,10 +163,50 @@ def seed_demo() -> DemoSummary:
             for when, step in sorted(history, key=lambda item: item[0]):
                 clock.now = when
                 step()
+        _send_what_fell_due(clock, account, now)
+        _seed_broadcasts(clock, account, lines, users, now)
     events = ConsentEvent.objects.filter(contact__account=account).count()
     return DemoSummary(
         account=account, contacts_created=created, events_created=events - events_before
     )
+
+
+def _send_what_fell_due(clock: "DemoClock", account: Account, now: datetime) -> None:
+    """Beat's part: texts quiet hours held back go at the moment they were due."""
+    held = Message.objects.filter(
+        line__account=account, status=MessageStatus.SCHEDULED, scheduled_for__lte=now
+    )
+    for moment in sorted(set(held.values_list("scheduled_for", flat=True))):
+        clock.now = moment
+        for pk in sending.messages_due(now=moment):
+            _hand_over(Message.objects.get(pk=pk))
+
+
+def _seed_broadcasts(clock: "DemoClock", account: Account, lines: list[Line], users, now) -> None:
+    """A broadcast sent last week, and one scheduled for next week, both from the first line."""
+    for name, body, days in BROADCASTS:
+        if Broadcast.objects.filter(account=account, name=name).exists():
+            continue
+        clock.now = now + timedelta(days=min(days, 0))
+        draft = broadcast_create(
+            account=account,
+            user=users["manager"],
+            name=name,
+            line=lines[0],
+            body=body,
+            status_line=lines[0],
+            consent_status=ConsentStatus.OPTED_IN,
+            send_at=now + timedelta(days=days) if days > 0 else None,
+        )
+        broadcast_confirm(broadcast=draft, user=users["manager"])
+        # The worker's part, done here as for every demo text: the chunks, then each text.
+        broadcast_send(draft.pk)
+        queued = Message.objects.filter(
+            broadcast_recipient__broadcast=draft, status=MessageStatus.QUEUED
+        )
+        for message in queued:
+            _hand_over(message)
+    clock.now = now
 
 
 def _without_history(contacts: list[Contact]) -> list[Contact]:

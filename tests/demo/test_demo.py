@@ -4,6 +4,7 @@ from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
 
+from broadcasts.models import Broadcast, BroadcastStatus
 from conversations.models import Conversation, Direction, Message, MessageStatus
 from crm.gate import Purpose
 from crm.models import (
@@ -19,7 +20,17 @@ from keywords.models import KeywordResponder
 
 pytestmark = pytest.mark.sweep  # long: CI runs it, an everyday run may not
 
-MODELS = (Account, Line, Contact, Consent, ConsentEvent, Conversation, Message, KeywordResponder)
+MODELS = (
+    Account,
+    Line,
+    Contact,
+    Consent,
+    ConsentEvent,
+    Conversation,
+    Message,
+    KeywordResponder,
+    Broadcast,
+)
 
 
 def counts():
@@ -47,6 +58,14 @@ def test_demo_runs_twice_without_duplicates_and_covers_every_state(db, client, c
     assert {ConsentSource.KEYWORD, ConsentSource.AGENT, ConsentSource.IMPORT} <= sources
 
     now = timezone.now()
+    assert set(Broadcast.objects.values_list("status", flat=True)) == {
+        BroadcastStatus.SENT,
+        BroadcastStatus.SCHEDULED,
+    }
+    sent = Broadcast.objects.get(status=BroadcastStatus.SENT)
+    assert sent.recipient_count == sent.processed_count > 0
+    # What quiet hours held back went when it was due, as beat would have sent it.
+    assert not Message.objects.filter(status=MessageStatus.SCHEDULED, scheduled_for__lte=now)
     assert not ConsentEvent.objects.filter(occurred_at__gt=now).exists()
     assert not Message.objects.filter(occurred_at__gt=now).exists()
 
@@ -77,3 +96,24 @@ def test_demo_runs_twice_without_duplicates_and_covers_every_state(db, client, c
     assert b"Front Desk" in client.get(reverse("admin:crm_line_changelist")).content
     assert client.login(username="agent", password="demo-password")
     assert b"Reminders" in client.get(reverse("home")).content
+
+
+def test_the_demo_beat_runs_every_periodic_task_and_sends_what_is_due(contact, line, outbox, clock):
+    from datetime import UTC, datetime, timedelta
+
+    from django.conf import settings
+
+    from conversations.models import MessageStatus
+    from conversations.sending import send_message
+    from demo import beat
+
+    start = clock.set(datetime(2026, 12, 1, 15, 0, tzinfo=UTC))
+    message = send_message(
+        contact=contact, line=line, body="Later", send_at=start + timedelta(hours=1)
+    )
+    clock.advance(timedelta(hours=1))
+    for entry in settings.CELERY_BEAT_SCHEDULE.values():
+        beat._call(entry["task"])
+    message.refresh_from_db()
+    assert message.status == MessageStatus.SENT
+    assert [sms.body for sms in outbox] == ["Later"]

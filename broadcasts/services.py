@@ -21,8 +21,8 @@ from django.utils import timezone
 from broadcasts.audience import audience, broadcast_preview, receiving
 from broadcasts.models import Broadcast, BroadcastRecipient, BroadcastStatus
 from broadcasts.texts import body_problem, render_broadcast
-from conversations.models import Direction, Message, MessageStatus
-from conversations.sending import DELIVER_MANY_TASK, DELIVERY_BATCH_SIZE
+from conversations.models import Message, MessageStatus
+from conversations.sending import DELIVER_MANY_TASK, DELIVERY_BATCH_SIZE, outbound_message
 from conversations.services import conversations_touch_many
 from core.bulk_sql import insert_rows, update_rows
 from core.lengths import too_long
@@ -295,27 +295,20 @@ def _texts_for(
     texts = []
     for recipient in recipients:
         contact = recipient.contact
-        reason = block_reason(line=line, status=statuses.get(contact.pk, ""), since=None, now=now)
-        deferred = not reason and goes_at[contact.phone] > now
-        if reason:
-            status = MessageStatus.BLOCKED
-        else:
-            status = MessageStatus.SCHEDULED if deferred else MessageStatus.QUEUED
         texts.append(
-            Message(
-                line=line,
+            outbound_message(
                 contact=contact,
-                remote_number=contact.phone,
-                direction=Direction.OUTBOUND,
+                line=line,
                 body=render_broadcast(
                     broadcast.body, name=contact.name, account_name=broadcast.account.name
                 ),
-                status=status,
-                blocked_reason=reason,
+                reason=block_reason(
+                    line=line, status=statuses.get(contact.pk, ""), since=None, now=now
+                ),
+                goes_at=goes_at[contact.phone],
+                due=now,
+                now=now,
                 sent_by_id=broadcast.confirmed_by_id,
-                scheduled_for=goes_at[contact.phone] if deferred else None,
-                deferred_by_quiet_hours=deferred,
-                occurred_at=now,
             )
         )
     return texts

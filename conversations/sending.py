@@ -91,28 +91,59 @@ def send_message(
             if exempt
             else quiet_hours_of(line).next_allowed(contact.phone, due, fallback_phone=line.number)
         )
-        status = MessageStatus.QUEUED if goes_at <= now else MessageStatus.SCHEDULED
-        message = Message.objects.create(
-            line=line,
+        message = outbound_message(
             contact=contact,
-            remote_number=contact.phone,
-            direction=Direction.OUTBOUND,
+            line=line,
             body=body,
-            status=MessageStatus.BLOCKED if reason else status,
-            blocked_reason=reason,
+            reason=reason,
+            goes_at=goes_at,
+            due=due,
+            now=now,
             purpose=purpose,
             sent_by=sent_by,
             in_reply_to=in_reply_to,
             quiet_hours_exempt=exempt,
-            scheduled_for=None if reason or status == MessageStatus.QUEUED else goes_at,
-            deferred_by_quiet_hours=not reason and goes_at > due,
-            occurred_at=now,
         )
-        if not reason and status == MessageStatus.QUEUED:
+        message.save()
+        if message.status == MessageStatus.QUEUED:
             enqueue_on_commit(DELIVER_TASK, message.pk)
     if reason:
         raise SendBlocked(message)
     return message
+
+
+def outbound_message(
+    *,
+    contact: Contact,
+    line: Line,
+    body: str,
+    reason: str,
+    goes_at: datetime,
+    due: datetime,
+    now: datetime,
+    **fields,
+) -> Message:
+    """An outbound message, unsaved, as the gate and quiet hours leave it: blocked with the
+    gate's reason, queued, or scheduled for `goes_at` (deferred when quiet hours moved it past
+    `due`, the time it was asked for)."""
+    if reason:
+        status = MessageStatus.BLOCKED
+    else:
+        status = MessageStatus.QUEUED if goes_at <= now else MessageStatus.SCHEDULED
+    scheduled = status == MessageStatus.SCHEDULED
+    return Message(
+        line=line,
+        contact=contact,
+        remote_number=contact.phone,
+        direction=Direction.OUTBOUND,
+        body=body,
+        status=status,
+        blocked_reason=reason,
+        scheduled_for=goes_at if scheduled else None,
+        deferred_by_quiet_hours=scheduled and goes_at > due,
+        occurred_at=now,
+        **fields,
+    )
 
 
 def quiet_hours_of(line: Line) -> QuietHours:

@@ -35,7 +35,7 @@ def _run() -> None:
 def _call(task_name: str) -> None:
     close_old_connections()
     try:
-        registered_task(task_name).apply()
+        registered_task(task_name)()
     except Exception:
         logger.exception("Periodic task %s failed", task_name)
     finally:

@@ -70,6 +70,10 @@ class Broadcast(models.Model):
     excluded_count = models.PositiveIntegerField(
         default=0, help_text="Contacts of the audience the gate excluded when it started."
     )
+    sent_through = models.PositiveBigIntegerField(
+        default=0,
+        help_text="The last recipient, by id, whose text is created: chunks go on from there.",
+    )
     processed_count = models.PositiveIntegerField(
         default=0, help_text="Recipients whose text has been created (queued, deferred or blocked)."
     )
@@ -142,13 +146,7 @@ class BroadcastRecipient(models.Model):
 
     class Meta:
         ordering = ["id"]
-        indexes = [
-            models.Index(
-                fields=["broadcast", "id"],
-                name="recipient_pending",
-                condition=Q(message__isnull=True),
-            ),
-        ]
+        indexes = [models.Index(fields=["broadcast", "id"], name="recipient_in_order")]
         constraints = [
             models.UniqueConstraint(
                 fields=["broadcast", "contact"], name="recipient_once_per_broadcast"

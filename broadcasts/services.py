@@ -243,9 +243,10 @@ def _send_chunk(broadcast_id: int) -> bool:
         )
         if broadcast is None:
             return False
+        # The broadcast's row lock serialises its chunks, so each goes on where the last one
+        # stopped, reading the next recipients off an index whatever the broadcast's size.
         pending = list(
-            BroadcastRecipient.objects.select_for_update(of=("self",), skip_locked=True)
-            .filter(broadcast=broadcast, message__isnull=True)
+            BroadcastRecipient.objects.filter(broadcast=broadcast, pk__gt=broadcast.sent_through)
             .select_related("contact")
             .order_by("pk")[:CHUNK_SIZE]
         )
@@ -267,9 +268,10 @@ def _send_chunk(broadcast_id: int) -> bool:
         conversations_touch_many(
             line=broadcast.line, contact_ids=[r.contact_id for r in pending], at=now
         )
+        broadcast.sent_through = pending[-1].pk
         broadcast.processed_count += len(pending)
         broadcast.progress_at = now
-        broadcast.save(update_fields=["processed_count", "progress_at"])
+        broadcast.save(update_fields=["sent_through", "processed_count", "progress_at"])
         queued = [message.pk for message in messages if message.status == MessageStatus.QUEUED]
         for start in range(0, len(queued), DELIVERY_BATCH_SIZE):
             enqueue_on_commit(DELIVER_MANY_TASK, queued[start : start + DELIVERY_BATCH_SIZE])

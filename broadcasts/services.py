@@ -22,7 +22,12 @@ from broadcasts.audience import audience, broadcast_preview, receiving
 from broadcasts.models import Broadcast, BroadcastRecipient, BroadcastStatus
 from broadcasts.texts import body_problem, render_broadcast
 from conversations.models import Message, MessageStatus
-from conversations.sending import DELIVER_MANY_TASK, DELIVERY_BATCH_SIZE, outbound_message
+from conversations.sending import (
+    DELIVER_MANY_TASK,
+    DELIVERY_BATCH_SIZE,
+    outbound_message,
+    send_at_problem,
+)
 from conversations.services import conversations_touch_many
 from core.bulk_sql import insert_rows, update_rows
 from core.lengths import too_long
@@ -38,7 +43,6 @@ CHUNK_SIZE = 500
 # worker for long, and in-process (eager) runs never nest deeply.
 TASK_TIME_BUDGET = 20.0
 STALLED_AFTER = timedelta(minutes=2)
-SEND_AT_SLACK = timedelta(minutes=2)
 CANCELLABLE = (BroadcastStatus.DRAFT, BroadcastStatus.SCHEDULED, BroadcastStatus.SENDING)
 
 
@@ -72,8 +76,8 @@ def broadcast_validate(
         errors["status_line"] = ["Choose the line whose consent status to filter by."]
     if contact_import is not None and contact_import.account_id != account.pk:
         errors["contact_import"] = ["Choose one of this account's imports."]
-    if send_at is not None and send_at < timezone.now() - SEND_AT_SLACK:
-        errors["send_at"] = ["This time has passed: leave it empty to send when you confirm."]
+    if problem := send_at_problem(send_at):
+        errors["send_at"] = [problem]
     if not errors:
         draft = Broadcast(
             account=account,
@@ -146,22 +150,38 @@ def broadcast_confirm(*, broadcast: Broadcast, user: AbstractBaseUser) -> Broadc
     return locked
 
 
+def broadcast_can_cancel(broadcast: Broadcast) -> bool:
+    """A broadcast can be cancelled until everything has been handed over: a sent one still
+    holds the texts quiet hours deferred."""
+    if broadcast.status in CANCELLABLE:
+        return True
+    return broadcast.status == BroadcastStatus.SENT and _waiting(broadcast).exists()
+
+
 @transaction.atomic
 def broadcast_cancel(*, broadcast: Broadcast, user: AbstractBaseUser) -> Broadcast:
     """Stop a broadcast: recipients not yet reached get nothing, texts waiting (queued, or
-    deferred by quiet hours) are cancelled; texts already handed over cannot be called back."""
+    deferred by quiet hours) are cancelled, and texts a worker has claimed but not handed over
+    are marked so that it drops them; texts already handed over cannot be called back."""
     locked = _locked(broadcast)
-    if locked.status not in CANCELLABLE:
+    if not broadcast_can_cancel(locked):
         raise ValidationError(f"This broadcast is already {locked.get_status_display().lower()}.")
     now = timezone.now()
     locked.status = BroadcastStatus.CANCELLED
     locked.cancelled_by, locked.cancelled_at = user, now
     locked.save(update_fields=["status", "cancelled_by", "cancelled_at"])
+    _waiting(locked).update(status=MessageStatus.CANCELLED, cancelled_by=user, updated_at=now)
     Message.objects.filter(
-        broadcast_recipient__broadcast=locked,
-        status__in=[MessageStatus.QUEUED, MessageStatus.SCHEDULED],
-    ).update(status=MessageStatus.CANCELLED, cancelled_by=user, updated_at=now)
+        broadcast_recipient__broadcast=locked, status=MessageStatus.SENDING
+    ).update(cancelled_by=user)
     return locked
+
+
+def _waiting(broadcast: Broadcast):
+    return Message.objects.filter(
+        broadcast_recipient__broadcast=broadcast,
+        status__in=[MessageStatus.QUEUED, MessageStatus.SCHEDULED],
+    )
 
 
 def broadcast_send(broadcast_id: int) -> None:
@@ -179,7 +199,7 @@ def broadcasts_begin_due(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     started = 0
     with transaction.atomic():
-        due = Broadcast.objects.select_for_update(skip_locked=True).filter(
+        due = Broadcast.objects.select_for_update(skip_locked=True, of=("self",)).filter(
             status=BroadcastStatus.SCHEDULED, send_at__lte=now
         )
         for broadcast in due.select_related("account", "line"):

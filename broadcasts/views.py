@@ -12,7 +12,12 @@ from broadcasts.audience import GROUPS, broadcast_preview, group_contacts
 from broadcasts.forms import BroadcastForm
 from broadcasts.models import Broadcast, BroadcastStatus
 from broadcasts.selectors import RECIPIENT_STATUSES, broadcast_totals, recipient_status, recipients
-from broadcasts.services import broadcast_cancel, broadcast_confirm, broadcast_create
+from broadcasts.services import (
+    broadcast_can_cancel,
+    broadcast_cancel,
+    broadcast_confirm,
+    broadcast_create,
+)
 from core.action_forms import ActionFormMixin
 from core.csv_download import csv_download
 from core.htmx import FragmentForHtmxMixin
@@ -84,6 +89,7 @@ class BroadcastDetailView(FragmentForHtmxMixin, BroadcastsMixin, DetailView):
     def get_context_data(self, **kwargs):
         broadcast = self.object
         context = super().get_context_data(**kwargs)
+        context["can_cancel"] = broadcast_can_cancel(broadcast)
         if broadcast.status in (BroadcastStatus.DRAFT, BroadcastStatus.SCHEDULED):
             context["preview"] = broadcast_preview(broadcast)
             context["groups"] = GROUPS

@@ -41,6 +41,7 @@ DELIVER_GROUP_SIZE = 25
 AGENT_REPLY_WINDOW = timedelta(hours=24)
 # A "send at" typed a moment ago (to the minute) is now, not the past.
 SEND_AT_SLACK = timedelta(minutes=2)
+SEND_AHEAD_AT_MOST = timedelta(days=365)
 # The tasks that run `deliver` (conversations.tasks registers them under these names).
 DELIVER_TASK = "conversations.tasks.deliver_message"
 DELIVER_MANY_TASK = "conversations.tasks.deliver_messages"
@@ -77,15 +78,16 @@ def send_message(
     with transaction.atomic():
         conversation_touch(contact=contact, line=line, at=now)
         reason = _gate(contact, line, purpose, now=now)
+        due = max(send_at or now, now)
+        # Whether the contact wrote in the 24 hours before the message goes, not before now.
         exempt = quiet_hours_exempt(
             contact=contact,
             line=line,
             purpose=purpose,
             in_reply_to=in_reply_to,
             sent_by=sent_by,
-            now=now,
+            now=due,
         )
-        due = max(send_at or now, now)
         goes_at = (
             due
             if exempt
@@ -268,6 +270,7 @@ class _GroupOutcome:
         self.sent: list[Message] = []
         self.blocked: list[Message] = []
         self.deferred: list[Message] = []
+        self.cancelled: list[Message] = []
         self.reached: set[int] = set()
         self.attempted: set[int] = set()
         self.untried: set[int] = set()
@@ -290,6 +293,11 @@ class _GroupOutcome:
         )
         update_rows(
             Message,
+            ["status", "updated_at"],
+            [(message.pk, message.status, now) for message in self.cancelled],
+        )
+        update_rows(
+            Message,
             ["status", "scheduled_for", "deferred_by_quiet_hours", "updated_at"],
             [
                 (message.pk, message.status, message.scheduled_for, True, now)
@@ -299,6 +307,12 @@ class _GroupOutcome:
 
 
 def _deliver_one(message: Message, statuses: dict, now: datetime, outcome: _GroupOutcome) -> None:
+    if message.cancelled_by_id is not None:
+        # Cancelled (with its broadcast) after this worker claimed it: it does not go.
+        message.status = MessageStatus.CANCELLED
+        outcome.cancelled.append(message)
+        outcome.reached.add(message.pk)
+        return
     status, since = statuses.get((message.contact_id, message.line_id), ("", None))
     if message.purpose == Purpose.OPT_OUT_CONFIRMATION:
         reason = _gate(message.contact, message.line, message.purpose, exclude=message)
@@ -332,9 +346,13 @@ def _deliver_one(message: Message, statuses: dict, now: datetime, outcome: _Grou
         # as unconfirmed rather than text the contact twice.
         outcome.failure = error
         return
-    if provider_id is not None:
-        message.status, message.provider_message_id = MessageStatus.SENT, provider_id
-        outcome.sent.append(message)
+    if provider_id is None:
+        # Refused for good; a 21610 has opted the contact out (perhaps of every line), which
+        # the group's next texts to the contact must see.
+        statuses.update(_consents_of_contact(message.contact_id))
+        return
+    message.status, message.provider_message_id = MessageStatus.SENT, provider_id
+    outcome.sent.append(message)
 
 
 def _consents_of(messages: list[Message]) -> dict[tuple[int, int], tuple[str, datetime]]:
@@ -345,6 +363,11 @@ def _consents_of(messages: list[Message]) -> dict[tuple[int, int], tuple[str, da
         line_id__in={line for _, line in pairs},
     ).values_list("contact_id", "line_id", "status", "since")
     return {(contact, line): (status, since) for contact, line, status, since in rows}
+
+
+def _consents_of_contact(contact_id: int) -> dict[tuple[int, int], tuple[str, datetime]]:
+    rows = Consent.objects.filter(contact_id=contact_id).values_list("line_id", "status", "since")
+    return {(contact_id, line): (status, since) for line, status, since in rows}
 
 
 def messages_due(*, now: datetime | None = None, limit: int = 10_000) -> list[int]:
@@ -460,11 +483,23 @@ def _finish(message: Message, **changes) -> None:
     message.save(update_fields=[*changes, "updated_at"])
 
 
+def send_at_problem(send_at: datetime | None) -> str:
+    """Why a message (or broadcast) cannot be scheduled for this time, or ""."""
+    if send_at is None:
+        return ""
+    now = timezone.now()
+    if send_at < now - SEND_AT_SLACK:
+        return "This time has passed: leave it empty to send now."
+    if send_at > now + SEND_AHEAD_AT_MOST:
+        return "A message can be scheduled at most a year ahead."
+    return ""
+
+
 def _check_request(
     *, contact_account_id: int, line: Line, body: str, send_at: datetime | None = None
 ) -> None:
-    if send_at is not None and send_at < timezone.now() - SEND_AT_SLACK:
-        raise ValidationError({"send_at": "This time has passed: leave it empty to send now."})
+    if problem := send_at_problem(send_at):
+        raise ValidationError({"send_at": problem})
     if contact_account_id != line.account_id:
         raise ValidationError("The contact and the line belong to different accounts.")
     if not body.strip():

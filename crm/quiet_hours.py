@@ -153,6 +153,17 @@ _STATE_BY_NAME = {
 _CITY_AND_STATE = re.compile(r", ([A-Z]{2})$")
 
 
+def states_shut_out(window: Window) -> list[StateRule]:
+    """The states whose rules leave no time at all on some day inside `window`."""
+    return [
+        rule
+        for rule in STATE_RULES.values()
+        if any(
+            window.narrowed_by(day).start >= window.narrowed_by(day).end for day in rule.by_weekday
+        )
+    ]
+
+
 @dataclass(frozen=True)
 class QuietHours:
     """An account's window (None: off) with the state rules on top."""

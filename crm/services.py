@@ -31,6 +31,7 @@ from crm.models import (
     OptOutScope,
     RevocationPolicy,
 )
+from crm.quiet_hours import Window, states_shut_out
 from crm.roles import Role
 
 ACCOUNT_SID_SHAPE = "AC and 32 hex digits"
@@ -88,6 +89,16 @@ def account_settings_validate(
         errors["quiet_hours_end"] = ["Give the time texts must stop, e.g. 21:00."]
     elif isinstance(quiet_hours_start, time) and quiet_hours_start >= quiet_hours_end:
         errors["quiet_hours_end"] = [QUIET_HOURS_ERROR]
+    elif (
+        isinstance(quiet_hours_start, time)
+        and quiet_hours_enabled
+        and (shut_out := states_shut_out(Window(quiet_hours_start, quiet_hours_end)))
+    ):
+        errors["quiet_hours_end"] = [
+            f"With these hours no text could ever reach contacts in {rule.name}, where texts "
+            f"may go {rule.summary}: widen them."
+            for rule in shut_out
+        ]
     if not name.strip():
         errors["name"] = ["The account needs a name: replies say who is texting."]
     elif message := too_long(Account, "name", name):

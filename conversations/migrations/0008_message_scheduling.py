@@ -55,4 +55,11 @@ class Migration(migrations.Migration):
             model_name='message',
             constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'scheduled'), _negated=True), ('scheduled_for__isnull', False), _connector='OR'), name='message_scheduled_has_time'),
         ),
+        # Replies already queued when this ships are replies: quiet hours must not hold them (an
+        # opt-out confirmation held until morning would be past its five minutes).
+        migrations.RunSQL(
+            "UPDATE conversations_message SET quiet_hours_exempt = TRUE WHERE direction = "
+            "'outbound' AND (purpose <> 'message' OR in_reply_to_id IS NOT NULL)",
+            migrations.RunSQL.noop,
+        ),
     ]

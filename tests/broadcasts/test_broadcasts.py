@@ -13,6 +13,7 @@ from broadcasts import services
 from broadcasts.models import Broadcast, BroadcastRecipient, BroadcastStatus
 from broadcasts.selectors import broadcast_totals
 from broadcasts.tasks import send_broadcast, start_due_broadcasts
+from conversations import sending
 from conversations.models import Conversation, Direction, Message, MessageStatus
 from conversations.tasks import send_due_messages
 from crm import consent
@@ -363,3 +364,56 @@ def test_broadcasts_statuses_show_on_the_list(manager_client, audience, line):
     page = manager_client.get(reverse("broadcasts")).content.decode()
     assert "December promo" in page
     assert "Draft (previewed, not sent)" in page
+
+
+def test_cancelling_stops_texts_a_worker_has_claimed_but_not_handed_over(
+    manager_client, audience, line, outbox, clock, monkeypatch
+):
+    """The cancel lands between a delivery worker's claim and its hand-over."""
+    clock.set(MORNING)
+    create(manager_client, line)
+    broadcast = Broadcast.objects.get()
+    services.broadcast_confirm(broadcast=broadcast, user=broadcast.created_by)
+    services._send_chunk(broadcast.pk)
+    claim = sending._claim
+
+    def claim_then_cancel(message_ids):
+        claimed = claim(message_ids)
+        manager_client.post(reverse("broadcast-cancel", args=[broadcast.pk]))
+        return claimed
+
+    monkeypatch.setattr(sending, "_claim", claim_then_cancel)
+    sending.deliver_many(
+        list(Message.objects.filter(status=MessageStatus.QUEUED).values_list("pk", flat=True))
+    )
+    assert outbox == []
+    assert set(Message.objects.values_list("status", flat=True)) == {MessageStatus.CANCELLED}
+
+
+def test_texts_held_by_quiet_hours_can_be_cancelled_after_the_broadcast_went_out(
+    manager_client, account, audience, line, outbox, clock, django_capture_on_commit_callbacks
+):
+    account.quiet_hours_enabled = True
+    account.save()
+    clock.set(datetime(2026, 12, 2, 3, 30, tzinfo=UTC))  # 22:30 in Washington DC
+    create(manager_client, line)
+    broadcast = Broadcast.objects.get()
+    run_on_commit(
+        django_capture_on_commit_callbacks,
+        lambda: manager_client.post(reverse("broadcast-send", args=[broadcast.pk])),
+    )
+    broadcast.refresh_from_db()
+    assert broadcast.status == BroadcastStatus.SENT
+    page = manager_client.get(reverse("broadcast", args=[broadcast.pk])).content.decode()
+    assert "Cancel broadcast" in page
+    assert manager_client.post(reverse("broadcast-cancel", args=[broadcast.pk])).status_code == 302
+    assert set(Message.objects.values_list("status", flat=True)) == {MessageStatus.CANCELLED}
+    clock.set(datetime(2026, 12, 2, 14, 0, tzinfo=UTC))
+    run_on_commit(django_capture_on_commit_callbacks, send_due_messages)
+    assert outbox == []
+
+
+def test_a_broadcast_more_than_a_year_ahead_is_refused(manager_client, audience, line, clock):
+    clock.set(MORNING)
+    response = create(manager_client, line, send_at="9999-12-31T23:59")
+    assert "at most a year ahead" in " ".join(response.context["form"].errors["send_at"])

@@ -180,3 +180,68 @@ def test_delivering_many_takes_the_same_statements_for_25_or_50_messages(account
     assert Message.objects.filter(status=MessageStatus.SENT).count() == 75
     assert len(outbox) == 75
     assert Contact.objects.count() == 75
+
+
+def test_an_agents_message_scheduled_for_a_later_night_is_held_like_any_other(
+    clock, quiet_account, contact, line, agent, outbox, django_capture_on_commit_callbacks
+):
+    """The 24-hour exemption counts from when the message goes, not from when it is typed."""
+    clock.set(datetime(2026, 12, 1, 15, 0, tzinfo=UTC))  # 10:00 in DC
+    InboundMessageFactory(contact=contact, line=line, occurred_at=clock.now)
+    night = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)  # 03:00 in DC, two days later
+    message = send_message(contact=contact, line=line, body="late", sent_by=agent, send_at=night)
+    assert (message.scheduled_for, message.deferred_by_quiet_hours) == (
+        datetime(2026, 12, 3, 13, 0, tzinfo=UTC),
+        True,
+    )
+    clock.set(night)
+    assert run_due(django_capture_on_commit_callbacks) == 0
+    assert outbox == []
+
+
+def test_a_time_more_than_a_year_ahead_is_refused(clock, quiet_account, contact, line):
+    clock.set(datetime(2026, 12, 1, 15, 0, tzinfo=UTC))
+    with pytest.raises(ValidationError, match="at most a year ahead"):
+        send_message(
+            contact=contact, line=line, body="x", send_at=datetime(9999, 12, 31, tzinfo=UTC)
+        )
+    assert not Message.objects.exists()
+
+
+def test_a_group_sees_an_opt_out_recorded_by_its_own_21610(
+    account, line, second_line, contact, outbox, settings
+):
+    """A provider refusal that opts the contact out (on every line, with scope account) stops
+    the group's next text to the same contact."""
+    account.opt_out_scope = "account"
+    account.save()
+    settings.SMS_BACKEND = f"{__name__}.UnsubscribedOnce"
+    UnsubscribedOnce.refused = False
+    texts = [
+        Message.objects.create(
+            line=chosen,
+            contact=contact,
+            remote_number=contact.phone,
+            direction=Direction.OUTBOUND,
+            body="hi",
+            status=MessageStatus.QUEUED,
+            occurred_at=line.created_at,
+        )
+        for chosen in (line, second_line)
+    ]
+    deliver_many([text.pk for text in texts])
+    first, second = (Message.objects.get(pk=text.pk) for text in texts)
+    assert (first.status, first.error_code) == (MessageStatus.FAILED, "21610")
+    assert second.status == MessageStatus.BLOCKED
+
+
+class UnsubscribedOnce:
+    refused = False
+
+    def send(self, sms):
+        from conversations.backends import ProviderRejected
+
+        if not UnsubscribedOnce.refused:
+            UnsubscribedOnce.refused = True
+            raise ProviderRejected("21610", "Attempt to send to unsubscribed recipient")
+        return "SM" + "0" * 32

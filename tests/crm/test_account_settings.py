@@ -216,3 +216,27 @@ def test_turning_quiet_hours_on_and_off_is_saved(admin_client, account, line):
     assert admin_client.post(reverse("account-settings"), data).status_code == 302
     account.refresh_from_db()
     assert account.quiet_hours_enabled is False
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "state"),
+    [("20:00", "21:00", "Florida"), ("08:00", "09:00", "Texas")],
+)
+def test_quiet_hours_that_leave_a_state_no_time_at_all_are_refused(
+    admin_client, account, line, start, end, state
+):
+    response = admin_client.post(
+        reverse("account-settings"),
+        settings_data(
+            account,
+            [line],
+            **{
+                "account-quiet_hours_enabled": "on",
+                "account-quiet_hours_start": start,
+                "account-quiet_hours_end": end,
+            },
+        ),
+    )
+    assert response.status_code == 200
+    errors = " ".join(response.context["form"].errors["quiet_hours_end"])
+    assert f"no text could ever reach contacts in {state}" in errors

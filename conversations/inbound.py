@@ -5,7 +5,7 @@ from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from conversations import sending
@@ -206,22 +206,37 @@ def _describe(decision: Decision, changed: bool) -> str:
 
 
 def record_delivery_status(
-    *, line: Line, provider_message_id: str, provider_status: str, error_code: str = ""
+    *,
+    line: Line,
+    provider_message_id: str,
+    provider_status: str,
+    error_code: str = "",
+    message_id: int | None = None,
 ) -> Message | None:
     """Move an outbound message forward to sent, delivered or failed; never backwards.
 
-    A failure with Twilio's 21610 (recipient unsubscribed) records an opt-out. Returns None for
-    a message we do not know.
+    `message_id`, our id in the callback's signed URL, finds the message even while the worker
+    that handed it over has not yet stored the provider's id (its transaction holds the row:
+    this waits for it), or never will (it died after the provider took the text: the report
+    settles what was unknown). A failure with Twilio's 21610 (recipient unsubscribed) records
+    an opt-out. Returns None for a message we do not know.
     """
     with transaction.atomic():
-        message = (
+        outbound = (
             Message.objects.select_for_update(of=("self",), no_key=True)
             .select_related("contact", "line")
-            .filter(
-                line=line, direction=Direction.OUTBOUND, provider_message_id=provider_message_id
-            )
-            .first()
+            .filter(line=line, direction=Direction.OUTBOUND)
         )
+        message = None
+        if message_id is not None:
+            message = (
+                outbound.filter(pk=message_id)
+                .filter(Q(provider_message_id=provider_message_id) | Q(provider_message_id=""))
+                .exclude(status__in=[MessageStatus.SCHEDULED, MessageStatus.QUEUED])
+                .first()
+            )
+        if message is None:
+            message = outbound.filter(provider_message_id=provider_message_id).first()
         if message is None:
             return None
         status = PROVIDER_STATUSES.get(provider_status.strip().lower())
@@ -229,8 +244,9 @@ def record_delivery_status(
         if status is None or current_rank is None or STATUS_RANK[status] <= current_rank:
             return message
         message.status = status
+        message.provider_message_id = provider_message_id
         message.error_code = error_code if status == MessageStatus.FAILED else ""
-        message.save(update_fields=["status", "error_code", "updated_at"])
+        message.save(update_fields=["status", "provider_message_id", "error_code", "updated_at"])
         if status == MessageStatus.FAILED:
             sending.opt_out_if_unsubscribed(message=message, error_code=error_code)
     return message

@@ -201,11 +201,13 @@ class StatusCallbackWebhook(TwilioWebhook):
     form_class = StatusCallbackForm
 
     def handle(self, line: Line, data: dict) -> HttpResponse:
+        reference = self.request.GET.get("message", "")
         message = record_delivery_status(
             line=line,
             provider_message_id=data["MessageSid"],
             provider_status=data["MessageStatus"],
             error_code=data["ErrorCode"],
+            message_id=int(reference) if reference.isdigit() and len(reference) < 19 else None,
         )
         if message is None:
             logger.warning("Status callback for unknown message %s on %s", data["MessageSid"], line)

@@ -1,4 +1,5 @@
 import functools
+from urllib.parse import urlencode
 
 import requests
 from django.conf import settings
@@ -46,7 +47,12 @@ class TwilioBackend(SmsBackend):
             client = client_for(settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN)
         options = {}
         if settings.PUBLIC_BASE_URL:
-            options["status_callback"] = settings.PUBLIC_BASE_URL + reverse("twilio-status")
+            # Our id in the URL (which Twilio signs with the rest) finds the message even when
+            # the report comes before its provider id is stored.
+            options["status_callback"] = (
+                f"{settings.PUBLIC_BASE_URL}{reverse('twilio-status')}?"
+                f"{urlencode({'message': sms.reference})}"
+            )
         try:
             created = client.messages.create(
                 from_=sms.from_number, to=sms.to_number, body=sms.body, **options

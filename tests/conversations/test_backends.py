@@ -50,7 +50,7 @@ def test_twilio_backend_asks_for_status_callbacks_at_the_public_url(settings):
     http = RecordingHttp(201, {"sid": "SM123"})
     twilio_backend(http).send(SMS)
     assert http.requests[0]["data"]["StatusCallback"] == (
-        "https://sms.example.com/webhooks/twilio/status"
+        f"https://sms.example.com/webhooks/twilio/status?message={SMS.reference}"
     )
 
 

@@ -241,3 +241,36 @@ def test_unknown_line_is_404_even_with_no_platform_token(client, line, settings,
     assert response.content == b"Unknown line."
     assert "unknown line" in caplog.text
     assert not Message.objects.exists()
+
+
+def test_a_status_report_finds_its_message_by_our_id_before_the_provider_id_is_stored(
+    client, line, contact
+):
+    """A worker died after the provider took the text (or has not committed yet): the report,
+    carrying our id in its signed URL, settles the message and stores the provider's id."""
+    taken = SentMessageFactory(
+        contact=contact, line=line, status=MessageStatus.SENDING, provider_message_id=""
+    )
+    sid = new_sid()
+    params = status_params(line, sid, "delivered", To=contact.phone)
+    response = post_status(client, params, query=f"message={taken.pk}")
+    assert response.status_code == 204
+    taken.refresh_from_db()
+    assert (taken.status, taken.provider_message_id) == (MessageStatus.DELIVERED, sid)
+
+
+def test_our_id_in_the_url_never_reaches_another_lines_or_another_texts_message(
+    client, line, second_line, contact
+):
+    elsewhere = SentMessageFactory(
+        contact=contact, line=second_line, status=MessageStatus.SENDING, provider_message_id=""
+    )
+    handed = SentMessageFactory(contact=contact, line=line)
+    params = status_params(line, new_sid(), "delivered", To=contact.phone)
+    assert post_status(client, params, query=f"message={elsewhere.pk}").status_code == 404
+    assert post_status(client, params, query=f"message={handed.pk}").status_code == 404
+    assert post_status(client, params, query="message=99999999999999999999").status_code == 404
+    elsewhere.refresh_from_db()
+    handed.refresh_from_db()
+    assert elsewhere.status == MessageStatus.SENDING
+    assert handed.status == MessageStatus.SENT

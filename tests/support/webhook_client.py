@@ -46,13 +46,16 @@ def post_signed(
     signed_url: str | None = None,
     sent_params: dict[str, str] | None = None,
     algorithm: str | None = None,
+    query: str = "",
     **request_extra,
 ):
-    """POST `sent_params` (default: `params`) signed over `params` and `signed_url`."""
-    url = signed_url or f"http://testserver{reverse(route)}"
+    """POST `sent_params` (default: `params`) signed over `params` and `signed_url`, to the
+    route with `query` as its query string (signed with it, as Twilio signs the whole URL)."""
+    path = f"{reverse(route)}?{query}" if query else reverse(route)
+    url = signed_url or f"http://testserver{path}"
     signature = RequestValidator(token).compute_signature(url, params, algorithm=algorithm)
     return client.post(
-        reverse(route),
+        path,
         sent_params if sent_params is not None else params,
         HTTP_X_TWILIO_SIGNATURE=signature,
         **request_extra,

@@ -79,6 +79,42 @@ def record_consent(
     return event
 
 
+def opt_outs_cover_line(line: Line) -> int:
+    """When the account revokes everywhere, the contacts opted out of any of its other lines
+    are opted out of `line` too (a line added later, or every line when the account switches
+    to that scope): each gets an event on `line` with the evidence of its latest opt-out, at
+    that opt-out's time. Contacts with a status of their own on `line` keep it. Returns how
+    many were opted out."""
+    if not line.account.revokes_everywhere:
+        return 0
+    opted_out = Consent.objects.filter(
+        line__account_id=line.account_id, status=ConsentStatus.OPTED_OUT
+    ).exclude(line=line)
+    causes = (
+        ConsentEvent.objects.filter(pk__in=opted_out.values("cause_id"))
+        .exclude(contact__consents__line=line)
+        .select_related("contact")
+        .order_by("occurred_at", "pk")
+    )
+    latest = {event.contact_id: event for event in causes}
+    lock_contacts(sorted(latest))
+    for event in latest.values():
+        _record(
+            contact=event.contact,
+            line=line,
+            status=ConsentStatus.OPTED_OUT,
+            source=event.source,
+            occurred_at=event.occurred_at,
+            message_id=event.message_id,
+            user_id=event.user_id,
+            responder_id=event.responder_id,
+            contact_import_id=event.contact_import_id,
+            keyword=event.keyword,
+            note=f"{event.note} (an opt-out that covers every line of the account)".strip(),
+        )
+    return len(latest)
+
+
 def _lines_also_covered(line: Line, status: str) -> list[Line]:
     """The other lines an opt-out covers when the account revokes everywhere (an opt-in is
     always for the line texted)."""

@@ -18,7 +18,7 @@ from django.db.models.functions import Lower
 from core.lengths import too_long
 from core.phones import normalize_phone
 from core.replies import reply_problem
-from crm.consent import lock_contact
+from crm.consent import lock_contact, opt_outs_cover_line
 from crm.models import (
     DEFAULT_OPT_OUT_ALL_REPLY,
     DEFAULT_QUIET_HOURS,
@@ -163,9 +163,14 @@ def account_settings_update(
         "quiet_hours_end": quiet_hours_end,
     }
     account_settings_validate(account=account, **changes)
+    widening = not account.revokes_everywhere and opt_out_scope == OptOutScope.ACCOUNT
     for field, value in changes.items():
         setattr(account, field, value)
     account.save(update_fields=list(changes))
+    if widening:
+        # From now on an opt-out covers every line: so do the opt-outs already recorded.
+        for line in Line.objects.filter(account=account).select_related("account"):
+            opt_outs_cover_line(line)
     return account
 
 
@@ -241,10 +246,14 @@ def line_has_history(line: Line) -> bool:
 
 @transaction.atomic
 def line_create(*, account: Account, number: str, name: str, consent_policy: str) -> Line:
+    """A new line; when the account's opt-outs cover every line, its opted-out contacts are
+    opted out of this one too."""
     number = line_validate(account=account, number=number, name=name, consent_policy=consent_policy)
-    return Line.objects.create(
+    line = Line.objects.create(
         account=account, number=number, name=name.strip(), consent_policy=consent_policy
     )
+    opt_outs_cover_line(line)
+    return line
 
 
 @transaction.atomic

@@ -160,3 +160,43 @@ def test_admins_see_the_revoke_all_banner_until_they_change_the_scope(
     account.opt_out_scope = OptOutScope.ACCOUNT
     account.save()
     assert banner not in client.get(reverse("home")).content.decode()
+
+
+def test_a_line_added_later_is_covered_by_the_opt_outs_already_recorded(
+    client, deliver, revoke_all, line, outbox
+):
+    from conversations.sending import SendBlocked, send_message
+    from crm.services import line_create
+
+    stop = text(client, deliver, line, "STOP")
+    added = line_create(
+        account=revoke_all,
+        number="+12025550888",
+        name="Reminders",
+        consent_policy="block_opted_out",
+    )
+    contact = Contact.objects.get(phone=SENDER)
+    event = ConsentEvent.objects.get(contact=contact, line=added)
+    assert (event.status, event.source, event.message_id) == (
+        ConsentStatus.OPTED_OUT,
+        ConsentSource.KEYWORD,
+        stop.pk,
+    )
+    assert event.occurred_at == stop.occurred_at
+    with pytest.raises(SendBlocked):
+        send_message(contact=contact, line=added, body="New line, who dis?")
+
+
+def test_switching_to_every_line_extends_the_opt_outs_already_recorded(
+    admin_client, signed_account, client, deliver, line, second_line
+):
+    from tests.crm.test_account_settings import settings_data
+
+    text(client, deliver, line, "STOP")
+    assert statuses() == {"Sales": ConsentStatus.OPTED_OUT}
+    response = admin_client.post(
+        reverse("account-settings"),
+        settings_data(signed_account, [line, second_line], **{"account-opt_out_scope": "account"}),
+    )
+    assert response.status_code == 302
+    assert statuses() == {"Sales": ConsentStatus.OPTED_OUT, "Support": ConsentStatus.OPTED_OUT}

@@ -8,8 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import Case, Count, Max, OuterRef, Q, QuerySet, Subquery, Value, When
-from django.db.models.functions import Length
+from django.db.models import Case, Count, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.utils import timezone
 
 from broadcasts.models import Broadcast
@@ -71,8 +70,6 @@ class Preview:
     total: int = 0
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(GROUPS, 0))
     nameless: int = 0
-    longest_name: int = 0
-    goes_at: datetime | None = None
 
     @property
     def will_get(self) -> int:
@@ -88,20 +85,15 @@ def broadcast_preview(broadcast: Broadcast, *, at: datetime | None = None) -> Pr
     the gate excludes and why, and how many quiet hours defer: one grouped query, then the
     numbers that may receive it read once for their time zones."""
     at = at or broadcast.send_at or timezone.now()
-    preview = Preview(goes_at=at)
+    preview = Preview()
     by_group = (
         audience(broadcast)
         .values("send_group")
-        .annotate(
-            count=Count("pk"),
-            longest=Max(Length("name")),
-            nameless=Count("pk", filter=Q(name="")),
-        )
+        .annotate(count=Count("pk"), nameless=Count("pk", filter=Q(name="")))
         .order_by()
     )
     for row in by_group:
         preview.total += row["count"]
-        preview.longest_name = max(preview.longest_name, row["longest"] or 0)
         preview.counts[row["send_group"]] += row["count"]
         if row["send_group"] == WILL_GET:
             preview.nameless = row["nameless"]

@@ -1,14 +1,9 @@
 """A broadcast's text, filled in for each recipient: {first_name}, {name} and {account}."""
 
-from core.replies import PLACEHOLDER
+from core.replies import unknown_placeholders
 from core.segments import MAX_BODY_LENGTH
 
 PLACEHOLDERS = ("first_name", "name", "account")
-
-
-def unknown_placeholders(body: str) -> list[str]:
-    names = set(PLACEHOLDER.findall(body)) - set(PLACEHOLDERS)
-    return [f"{{{name}}}" for name in sorted(names)]
 
 
 def first_name(name: str) -> str:
@@ -30,7 +25,7 @@ def body_problem(body: str, *, account_name: str, longest_name: int) -> str | No
     """Why this text cannot go to this audience as written, or None."""
     if not body.strip():
         return "Type the message to send."
-    unknown = unknown_placeholders(body)
+    unknown = unknown_placeholders(body, known=PLACEHOLDERS)
     if unknown:
         return (
             f"Unknown placeholder {', '.join(unknown)}: use {{first_name}}, {{name}} or "

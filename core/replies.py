@@ -5,6 +5,7 @@ the SMS counter all call it, so what an admin sees counted is what goes out.
 """
 
 import re
+from collections.abc import Sequence
 from typing import Protocol
 
 PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
@@ -19,9 +20,10 @@ class Replier(Protocol):
     help_contact: str
 
 
-def unknown_placeholders(template: str) -> list[str]:
-    """Placeholders `render_reply` would leave as typed, e.g. a misspelt {acount}."""
-    names = set(PLACEHOLDER.findall(template)) - set(KNOWN_PLACEHOLDERS)
+def unknown_placeholders(template: str, known: Sequence[str] = KNOWN_PLACEHOLDERS) -> list[str]:
+    """Placeholders that would be left as typed, e.g. a misspelt {acount}; `known` are the
+    ones filled in (by default those of replies, `render_reply`'s)."""
+    names = set(PLACEHOLDER.findall(template)) - set(known)
     return [f"{{{name}}}" for name in sorted(names)]
 
 

@@ -29,6 +29,7 @@ from conversations.sending import (
     send_at_problem,
 )
 from conversations.services import conversations_touch_many
+from conversations.signals import message_blocked
 from core.bulk_sql import insert_rows, update_rows
 from core.lengths import too_long
 from core.queueing import enqueue_on_commit, publish
@@ -293,6 +294,9 @@ def _send_chunk(broadcast_id: int) -> bool:
         broadcast.progress_at = now
         broadcast.save(update_fields=["sent_through", "processed_count", "progress_at"])
         queued = [message.pk for message in messages if message.status == MessageStatus.QUEUED]
+        blocked = [message for message in messages if message.status == MessageStatus.BLOCKED]
+        if blocked:
+            message_blocked.send(sender=Message, messages=blocked)
         for start in range(0, len(queued), DELIVERY_BATCH_SIZE):
             enqueue_on_commit(DELIVER_MANY_TASK, queued[start : start + DELIVERY_BATCH_SIZE])
     return True

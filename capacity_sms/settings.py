@@ -63,17 +63,22 @@ INSTALLED_APPS = [
     "django.forms",
     "django_tables2",
     "django_filters",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "core",
     "crm",
     "conversations",
     "keywords",
     "broadcasts",
     "reporting",
+    "api",
     "demo",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -97,6 +102,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "keywords.context_processors.responder_warning",
+                "api.context_processors.webhook_warning",
             ],
         },
     },
@@ -146,6 +152,9 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# WhiteNoise serves static files in production (run `collectstatic` when deploying); it also
+# finds them in the apps, so the API docs' own copy of Swagger UI works without that step.
+WHITENOISE_USE_FINDERS = True
 
 DJANGO_TABLES2_TEMPLATE = "shared/_table.html"
 
@@ -212,6 +221,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "broadcasts.tasks.start_due_broadcasts",
         "schedule": 30.0,
     },
+    "deliver-due-webhooks": {
+        "task": "api.tasks.deliver_due_webhooks",
+        "schedule": 15.0,
+    },
     "sweep-stalled-imports": {
         "task": "crm.tasks.sweep_stalled_imports",
         "schedule": 60.0,
@@ -220,6 +233,10 @@ CELERY_BEAT_SCHEDULE = {
 
 # Failed attempts allowed per client address before 429: wrong passwords in 15 minutes, and
 # webhook requests with a bad signature in 10 minutes (validly signed ones are never limited).
+# Webhooks go on their own queue: a slow receiver never delays the processing of texts. A
+# worker started with `-Q celery,webhooks` serves both.
+CELERY_TASK_ROUTES = {"api.tasks.deliver_webhooks": {"queue": "webhooks"}}
+
 LOGIN_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", 10))
 WEBHOOK_SIGNATURE_FAILURE_LIMIT = int(os.environ.get("WEBHOOK_SIGNATURE_FAILURE_LIMIT", 20))
 # How many proxies in front of the app append to X-Forwarded-For (see ratelimit.client_address).
@@ -253,3 +270,39 @@ LOGGING = {
 
 # Largest contacts CSV an admin may upload (bytes); about 150,000 rows at 15 MB.
 CONTACT_IMPORT_MAX_BYTES = int(os.environ.get("CONTACT_IMPORT_MAX_BYTES", 15 * 1024 * 1024))
+
+# The JSON API: API keys only (no sessions, so no CSRF), JSON in and out, a rate per key
+# counted in the cache (Redis when REDIS_URL is set), errors as JSON.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["api.authentication.KeyAccessPermission"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.authentication.KeyRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"api_key": os.environ.get("API_RATE", "600/minute")},
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.errors.api_exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Capacity SMS API",
+    "DESCRIPTION": (
+        "One consent record for all of a business's tools: ask whether a number may be texted "
+        "on a line, record opt-ins and opt-outs from other systems, follow every change, send "
+        "texts through the same gate as the app. Send `Authorization: Bearer <key>` (Settings "
+        "> API keys)."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_AUTHENTICATION": [],
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "APPEND_COMPONENTS": {"securitySchemes": {"ApiKey": {"type": "http", "scheme": "bearer"}}},
+    "SECURITY": [{"ApiKey": []}],
+}
+
+# Outbound webhooks go to public HTTPS addresses only; development and tests open the rest.
+WEBHOOKS_ALLOW_HTTP = env_bool("WEBHOOKS_ALLOW_HTTP", default=DEBUG)
+WEBHOOKS_ALLOW_PRIVATE_NETWORKS = env_bool("WEBHOOKS_ALLOW_PRIVATE_NETWORKS", default=False)

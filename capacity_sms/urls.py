@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from api.errors import handler_for
 from crm.auth_views import RateLimitedLoginView
 
 urlpatterns = [
@@ -13,4 +14,12 @@ urlpatterns = [
     path("", include("keywords.urls")),
     path("", include("broadcasts.urls")),
     path("", include("reporting.urls")),
+    path("", include("api.urls")),
+    path("", include("api.pages_urls")),
 ]
+
+# Under /api/ errors are JSON; elsewhere the pages' templates.
+handler400 = handler_for(400)
+handler403 = handler_for(403)
+handler404 = handler_for(404)
+handler500 = handler_for(500)

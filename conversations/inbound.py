@@ -11,6 +11,7 @@ from django.utils import timezone
 from conversations import sending
 from conversations.models import Direction, Message, MessageStatus
 from conversations.services import conversation_receive
+from conversations.signals import message_received, message_status_changed
 from core.queueing import enqueue_on_commit
 from crm import consent
 from crm.models import ConsentOutcome, Contact, Line
@@ -149,6 +150,7 @@ def process_inbound(message_id: int) -> Message | None:
             : Message._meta.get_field("decision").max_length
         ]
         message.save(update_fields=["contact", "status", "decision", "updated_at"])
+        message_received.send(sender=Message, messages=[message])
         if decision.reply and (changed or not decision.changes_consent):
             _reply(message, contact, line, decision)
     return message
@@ -247,6 +249,7 @@ def record_delivery_status(
         message.provider_message_id = provider_message_id
         message.error_code = error_code if status == MessageStatus.FAILED else ""
         message.save(update_fields=["status", "provider_message_id", "error_code", "updated_at"])
+        message_status_changed.send(sender=Message, messages=[message])
         if status == MessageStatus.FAILED:
             sending.opt_out_if_unsubscribed(message=message, error_code=error_code)
     return message

@@ -22,6 +22,7 @@ from conversations.models import (
     MessageStatus,
 )
 from conversations.services import conversation_touch
+from conversations.signals import message_blocked, message_status_changed
 from core.bulk_sql import update_rows
 from core.queueing import enqueue_on_commit
 from core.segments import MAX_BODY_LENGTH
@@ -109,6 +110,8 @@ def send_message(
         message.save()
         if message.status == MessageStatus.QUEUED:
             enqueue_on_commit(DELIVER_TASK, message.pk)
+        elif message.status == MessageStatus.BLOCKED:
+            message_blocked.send(sender=Message, messages=[message])
     if reason:
         raise SendBlocked(message)
     return message
@@ -193,14 +196,15 @@ def send_new_message(
     *,
     line: Line,
     body: str,
-    sent_by: AbstractBaseUser,
+    sent_by: AbstractBaseUser | None,
     contact: Contact | None = None,
     phone: str = "",
     send_at: datetime | None = None,
 ) -> Message:
-    """An agent texting first, to a contact or a new number (the contact is created then):
-    the conversation is opened and the message goes through `send_message`, the gate's one
-    door. A blocked attempt is stored as evidence and raises SendBlocked, as there."""
+    """An agent (or, with no `sent_by`, another system through the API) texting first, to a
+    contact or a new number (the contact is created then): the conversation is opened and the
+    message goes through `send_message`, the gate's one door. A blocked attempt is stored as
+    evidence and raises SendBlocked, as there."""
     if contact is None:
         _check_request(contact_account_id=line.account_id, line=line, body=body, send_at=send_at)
         contact, _ = contact_get_or_create(account=line.account, phone=phone)
@@ -304,6 +308,10 @@ class _GroupOutcome:
                 for message in self.deferred
             ],
         )
+        if self.sent:
+            message_status_changed.send(sender=Message, messages=self.sent)
+        if self.blocked:
+            message_blocked.send(sender=Message, messages=self.blocked)
 
 
 def _deliver_one(message: Message, statuses: dict, now: datetime, outcome: _GroupOutcome) -> None:
@@ -435,6 +443,7 @@ def _hand_over(message: Message) -> str | None:
         return get_backend().send(sms)
     except ProviderRejected as rejection:
         _finish(message, status=MessageStatus.FAILED, error_code=rejection.code)
+        message_status_changed.send(sender=Message, messages=[message])
         opt_out_if_unsubscribed(message=message, error_code=rejection.code, detail=rejection.detail)
         return None
 

@@ -23,3 +23,13 @@ class BoundedLazyPaginator(LazyPaginator):
         if number > self.MAX_PAGE:
             raise EmptyPage("That page number is too large.")
         return number
+
+
+def page_of(object_list, number: str | None, per_page: int = 50):
+    """One page of a list that may be long, read without counting it; page 1 for a page
+    number that is not one."""
+    paginator = BoundedLazyPaginator(object_list, per_page)
+    try:
+        return paginator.page(int(number or 1))
+    except (ValueError, EmptyPage):
+        return paginator.page(1)

@@ -55,6 +55,11 @@ def publish(task_name: str, *args) -> bool:
     return True
 
 
+def in_process() -> bool:
+    """Whether tasks run in-process (no broker: development, the demo, most tests)."""
+    return bool(current_app.conf.task_always_eager)
+
+
 def registered_task(task_name: str) -> Task:
     """The Celery task of that name, importing the apps' `tasks` modules the first time."""
     if task_name not in current_app.tasks:

@@ -27,6 +27,7 @@ from crm.models import (
     Line,
 )
 from crm.roles import RECORD_OPT_IN, perm
+from crm.signals import consent_changed
 
 
 def opt_out(**kwargs) -> ConsentEvent:
@@ -51,13 +52,19 @@ def record_consent(
     responder=None,
     keyword: str = "",
     note: str = "",
+    api_key=None,
+    consent_text: str = "",
+    page_url: str = "",
+    ip_address: str | None = None,
+    user_agent: str = "",
 ) -> ConsentEvent:
     """Append a consent decision to the history and bring the current status up to date.
 
     When the account's opt-out scope is `account`, an opt-out is recorded on every line of the
     account in the same transaction, each event with the same evidence. Returns the event on
     `line`, whose `outcome` says whether it changed the status, confirmed it, or was older than
-    the current status and so only recorded.
+    the current status and so only recorded. Another system's decision (source `api`) carries
+    its key and what it showed the person: the consent text, the page, their address.
     """
     _check_evidence(contact=contact, line=line, status=status, source=source, user=user, note=note)
     evidence = {
@@ -69,6 +76,11 @@ def record_consent(
         "responder": responder,
         "keyword": keyword,
         "note": note,
+        "api_key": api_key,
+        "consent_text": consent_text,
+        "page_url": page_url,
+        "ip_address": ip_address or None,
+        "user_agent": user_agent,
         "occurred_at": occurred_at or timezone.now(),
     }
     with transaction.atomic():
@@ -109,6 +121,11 @@ def opt_outs_cover_line(line: Line) -> int:
             user_id=event.user_id,
             responder_id=event.responder_id,
             contact_import_id=event.contact_import_id,
+            api_key_id=event.api_key_id,
+            consent_text=event.consent_text,
+            page_url=event.page_url,
+            ip_address=event.ip_address,
+            user_agent=event.user_agent,
             keyword=event.keyword,
             note=f"{event.note} (an opt-out that covers every line of the account)".strip(),
         )
@@ -136,6 +153,8 @@ def _record(*, contact: Contact, line: Line, status: str, source: str, occurred_
         **evidence,
     )
     _apply(current, event)
+    if event.outcome == ConsentOutcome.CHANGED:
+        consent_changed.send(sender=ConsentEvent, account_id=line.account_id, events=[event])
     return event
 
 
@@ -194,6 +213,11 @@ def record_imported_consents(statuses: list[ImportedStatus], contact_import) -> 
             )
         ConsentEvent.objects.bulk_create(events, batch_size=1000)
         _apply_in_bulk(current, events)
+        changed = [event for event in events if event.outcome == ConsentOutcome.CHANGED]
+        if changed:
+            consent_changed.send(
+                sender=ConsentEvent, account_id=contact_import.account_id, events=changed
+            )
     return events
 
 

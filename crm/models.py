@@ -296,8 +296,25 @@ class ConsentEvent(models.Model):
     )
     keyword = models.CharField(max_length=100, blank=True)
     note = models.TextField(blank=True)
+    api_key = models.ForeignKey(
+        "api.ApiKey",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="consent_events",
+        help_text="The key of the system that recorded it (source API).",
+    )
+    consent_text = models.TextField(
+        blank=True, help_text="The words shown to the person when they consented (API)."
+    )
+    page_url = models.URLField(max_length=2000, blank=True, help_text="Where they consented.")
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=500, blank=True)
     occurred_at = models.DateTimeField(help_text="When it happened (the provider's time if any).")
     recorded_at = models.DateTimeField(auto_now_add=True)
+    # The change feed's order (api.feed): the id of the PostgreSQL transaction that recorded
+    # the event, set by a trigger (0 elsewhere, and for events recorded before the feed).
+    transaction_id = models.BigIntegerField(default=0, editable=False)
 
     objects = ConsentEventQuerySet.as_manager()
 
@@ -306,6 +323,7 @@ class ConsentEvent(models.Model):
         indexes = [
             models.Index(fields=["contact", "line", "occurred_at"], name="event_pair_time"),
             models.Index(fields=["line", "occurred_at"], name="event_line_time"),
+            models.Index(fields=["transaction_id", "id"], name="event_feed_order"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -27,6 +27,17 @@ def account_of(user):
     return membership.account if membership else None
 
 
+def managed_account(request):
+    """The request's account when its user administers it (for admins' banners), else None."""
+    from crm.roles import MANAGE_ACCOUNT, perm
+
+    user = getattr(request, "user", None)
+    account = getattr(request, "account", None)
+    if user and user.is_authenticated and account and user.has_perm(perm(MANAGE_ACCOUNT)):
+        return account
+    return None
+
+
 class AccountMiddleware:
     """Sets `request.account`, loaded only when a view asks for it."""
 

@@ -1,6 +1,6 @@
 from django.utils.functional import SimpleLazyObject
 
-from crm.roles import MANAGE_ACCOUNT, perm
+from crm.scoping import managed_account
 from keywords.selectors import responder_coverage_gaps
 
 
@@ -11,10 +11,7 @@ def responder_warning(request) -> dict:
     """
 
     def gaps():
-        user = getattr(request, "user", None)
-        account = getattr(request, "account", None)
-        if not (user and user.is_authenticated and account and user.has_perm(perm(MANAGE_ACCOUNT))):
-            return []
-        return responder_coverage_gaps(account)
+        account = managed_account(request)
+        return responder_coverage_gaps(account) if account is not None else []
 
     return {"responder_gaps": SimpleLazyObject(gaps)}

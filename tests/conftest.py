@@ -8,6 +8,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
+from api.models import KeyAccess, WebhookEvent
+from api.services import api_key_create, webhook_deliveries_record, webhook_endpoint_create
 from broadcasts.services import broadcast_create
 from conversations.backends import locmem
 from core import queueing
@@ -215,10 +217,25 @@ def build_world(account: Account, tag: str, number: str) -> dict:
         action=Action.OPT_IN,
         reply="Welcome",
     )
+    api_key, _ = api_key_create(account=account, name=f"{tag} booking site", access=KeyAccess.READ)
+    webhook = webhook_endpoint_create(
+        account=account,
+        url=f"https://hooks.{tag.lower()}.example/capacity",
+        events=[WebhookEvent.CONSENT_CHANGED],
+    )
+    webhook_deliveries_record(
+        endpoints=[webhook],
+        account_id=account.pk,
+        event_type=WebhookEvent.CONSENT_CHANGED,
+        items=[(contact.pk, {"phone": contact.phone})],
+    )
     return {
         "line": line,
         "contact": contact,
         "message": message,
+        "api_key": api_key,
+        "webhook": webhook,
+        "delivery": webhook.deliveries.get(),
         "conversation": conversation,
         "import": contact_import_create(account=account, user=admin, uploaded=upload),
         "responder": responder,

@@ -17,3 +17,7 @@ CELERY_TASK_ALWAYS_EAGER = True
 
 # Failure counters start empty in every test (tests/conftest.py clears the cache).
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Webhook receivers in tests listen on 127.0.0.1 over plain HTTP.
+WEBHOOKS_ALLOW_HTTP = True
+WEBHOOKS_ALLOW_PRIVATE_NETWORKS = True

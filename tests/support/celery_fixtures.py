@@ -18,5 +18,7 @@ def redis_broker():
 @pytest.fixture
 def worker(redis_broker):
     app.control.purge()
-    with start_worker(app, perform_ping_check=False, shutdown_timeout=20) as running:
+    with start_worker(
+        app, perform_ping_check=False, shutdown_timeout=20, queues=["celery", "webhooks"]
+    ) as running:
         yield running

@@ -26,6 +26,10 @@ READ_NO_INPUT = {
     "conversation-message-cancel",
     "broadcast-send",
     "broadcast-cancel",
+    "api-key-revoke",
+    "webhook-enable",
+    "webhook-delete",
+    "webhook-resend",
 }
 
 

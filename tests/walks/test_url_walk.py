@@ -18,6 +18,7 @@ from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.urls import get_resolver, resolve, reverse
 
+from api.models import ApiKey, WebhookDelivery, WebhookEndpoint
 from broadcasts.models import Broadcast
 from conversations.models import Conversation, Message
 from crm.models import (
@@ -92,6 +93,13 @@ DECISIONS = {
     "responder-edit": Decision(ACCOUNT_ADMINS, post=200, obj="responder"),
     "responder-delete": Decision(ACCOUNT_ADMINS, post=302, obj="responder"),
     "responder-active": Decision(ACCOUNT_ADMINS, get=None, post=302, obj="responder"),
+    "api-keys": Decision(ACCOUNT_ADMINS, post=200),
+    "api-key-revoke": Decision(ACCOUNT_ADMINS, get=None, post=302, obj="api_key"),
+    "webhooks": Decision(ACCOUNT_ADMINS, post=200),
+    "webhook": Decision(ACCOUNT_ADMINS, post=200, obj="webhook"),
+    "webhook-enable": Decision(ACCOUNT_ADMINS, get=None, post=302, obj="webhook"),
+    "webhook-delete": Decision(ACCOUNT_ADMINS, get=None, post=302, obj="webhook"),
+    "webhook-resend": Decision(ACCOUNT_ADMINS, get=None, post=302, obj="webhook", args=(1,)),
     "reports": Decision(REPORTERS),
     "snapshot": Decision(REPORTERS),
     "snapshot-download": Decision(REPORTERS, get=400),  # 400 names the lines to choose
@@ -106,6 +114,20 @@ PUBLIC_URLS = {
     "twilio-inbound-message": 405,
     "twilio-status": 405,
 }
+# The API answers keys, not sessions (tests/api walks it with keys): 401 without one. Its
+# schema and docs are public.
+API_URLS = {
+    "api-lines": 401,
+    "api-consent": 401,
+    "api-consent-events": 401,
+    "api-messages": 401,
+    "api-message": 401,
+    "api-contact-list": 401,
+    "api-contact-detail": 401,
+    "api-schema": 200,
+    "api-docs": 200,
+}
+PUBLIC_URLS.update(API_URLS)
 
 
 def url_patterns():
@@ -191,6 +213,11 @@ def fingerprint(world: dict) -> dict:
         "responders": list(KeywordResponder.objects.for_account(account).values("is_active")),
         "imports": list(account.imports.values("status")),
         "broadcasts": list(account.broadcasts.values("status")),
+        "api_keys": list(account.api_keys.values("revoked_at")),
+        "webhooks": list(account.webhook_endpoints.values("url", "is_active")),
+        "deliveries": list(
+            WebhookDelivery.objects.for_account(account).values("status", "next_attempt_at")
+        ),
         "messages": account.lines.get().messages.count(),
         "events": account.lines.get().consent_events.count(),
     }
@@ -285,6 +312,9 @@ def admin_objects(world: dict) -> dict:
         Message: world["message"],
         KeywordResponder: world["responder"],
         Broadcast: world["broadcast"],
+        ApiKey: world["api_key"],
+        WebhookEndpoint: world["webhook"],
+        WebhookDelivery: world["delivery"],
     }
 
 

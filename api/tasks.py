@@ -1,0 +1,26 @@
+"""Celery tasks of the API app: sending webhooks, on their own queue (`webhooks`) so that a
+slow receiver never delays the processing of texts."""
+
+from celery import shared_task
+
+from api.delivery import endpoint_deliver, endpoints_due
+from api.services import DELIVER_TASK
+from core.queueing import in_process, publish
+
+
+@shared_task(name=DELIVER_TASK, acks_late=True)
+def deliver_webhooks(endpoint_id: int) -> None:
+    if endpoint_deliver(endpoint_id):
+        publish(DELIVER_TASK, endpoint_id)
+
+
+@shared_task(name="api.tasks.deliver_due_webhooks")
+def deliver_due_webhooks() -> None:
+    """Periodic: endpoints with retries come due, or deliveries a broker outage left.
+
+    In-process (no broker) this is where webhooks are sent, outside any request."""
+    for endpoint_id in endpoints_due():
+        if in_process():
+            endpoint_deliver(endpoint_id)
+        else:
+            publish(DELIVER_TASK, endpoint_id)

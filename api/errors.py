@@ -3,6 +3,8 @@ field errors keyed by field for a request that does not validate."""
 
 import logging
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import JsonResponse
 from django.views import defaults
@@ -19,6 +21,12 @@ def api_exception_handler(exc, context) -> Response:
     """DRF's handler, with the model layer's refusals as 400s and a JSON 500 for the rest."""
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(_as_dict(exc))
+    elif isinstance(exc, RequestDataTooBig):
+        exc = exceptions.ParseError(
+            f"The body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes.", "too_large"
+        )
+    elif isinstance(exc, SuspiciousOperation):
+        exc = exceptions.ParseError("This request could not be read.")
     response = exception_handler(exc, context)
     if response is None:
         logger.exception("API error in %s", context.get("view"), exc_info=exc)

@@ -28,17 +28,20 @@ class PhoneField(serializers.CharField):
             raise serializers.ValidationError(error.messages) from error
 
 
-class LineReferenceField(serializers.CharField):
+class LineReferenceField(serializers.Field):
     """A line of the key's account, given by its number (any format) or its id."""
 
-    default_error_messages = {"unknown": "No line of this account has this number or id."}
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("max_length", 64)
-        super().__init__(**kwargs)
+    default_error_messages = {
+        "unknown": "No line of this account has this number or id.",
+        "invalid": "Give the line's number or id.",
+    }
 
     def to_internal_value(self, data) -> Line:
-        text = super().to_internal_value(data)
+        if isinstance(data, bool) or not isinstance(data, str | int):
+            self.fail("invalid")
+        text = str(data).strip()
+        if not text or len(text) > 64:
+            self.fail("unknown")
         lines = Line.objects.for_account(self.context["account"]).select_related("account")
         if text.isdigit() and len(text) < 19:
             line = lines.filter(pk=int(text)).first()
@@ -52,6 +55,9 @@ class LineReferenceField(serializers.CharField):
         if line is None:
             self.fail("unknown")
         return line
+
+    def to_representation(self, line: Line) -> str:
+        return line.number
 
 
 class ErrorSerializer(serializers.Serializer):

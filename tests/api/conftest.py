@@ -15,12 +15,16 @@ class KeyClient(APIClient):
         self.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
 
     def post(self, path, data=None, **kwargs):
-        kwargs.setdefault("format", "json")
-        return super().post(path, data, **kwargs)
+        return super().post(path, data, **self._json(kwargs))
 
     def patch(self, path, data=None, **kwargs):
-        kwargs.setdefault("format", "json")
-        return super().patch(path, data, **kwargs)
+        return super().patch(path, data, **self._json(kwargs))
+
+    @staticmethod
+    def _json(kwargs: dict) -> dict:
+        if "content_type" not in kwargs:
+            kwargs.setdefault("format", "json")
+        return kwargs
 
 
 @pytest.fixture
@@ -44,5 +48,13 @@ def read_api(account) -> KeyClient:
 
 @pytest.fixture
 def other_api(other_account) -> KeyClient:
-    _, secret = api_key_create(account=other_account, name="Globex CRM", access=KeyAccess.READ_WRITE)
+    _, secret = api_key_create(
+        account=other_account, name="Globex CRM", access=KeyAccess.READ_WRITE
+    )
     return KeyClient(secret)
+
+
+@pytest.fixture
+def committed(django_capture_on_commit_callbacks):
+    """Run what a request queued once it commits, as a worker would."""
+    return lambda: django_capture_on_commit_callbacks(execute=True)

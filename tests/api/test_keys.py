@@ -28,20 +28,27 @@ def test_an_admin_creates_a_key_that_is_shown_once_and_stored_hashed(admin_clien
     answer = KeyClient(secret).get(LINES)
     assert answer.status_code == 200
     assert answer.json() == [
-        {"id": line.pk, "name": line.name, "number": line.number, "consent_policy": "block_opted_out"}
+        {
+            "id": line.pk,
+            "name": line.name,
+            "number": line.number,
+            "consent_policy": "block_opted_out",
+        }
     ]
 
 
 def test_a_key_needs_a_name(admin_client):
     response = admin_client.post(reverse("api-keys"), {"name": "  ", "access": KeyAccess.READ})
     assert response.status_code == 200
-    assert "Name the key" in response.content.decode()
+    assert response.context["form"].errors["name"]
     assert not ApiKey.objects.exists()
 
 
 def test_agents_cannot_reach_the_keys_page(agent_client):
     assert agent_client.get(reverse("api-keys")).status_code == 403
-    assert agent_client.post(reverse("api-keys"), {"name": "x", "access": "read"}).status_code == 403
+    assert (
+        agent_client.post(reverse("api-keys"), {"name": "x", "access": "read"}).status_code == 403
+    )
     assert not ApiKey.objects.exists()
 
 
@@ -74,7 +81,10 @@ def test_a_session_is_not_a_key(admin_client, line):
 def test_a_read_only_key_reads_and_is_refused_writes(read_api, line, contact):
     assert read_api.get(LINES).status_code == 200
     for path, body in [
-        ("/api/v1/consent-events/", {"phone": contact.phone, "line": line.number, "status": "opted_out"}),
+        (
+            "/api/v1/consent-events/",
+            {"phone": contact.phone, "line": line.number, "status": "opted_out"},
+        ),
         ("/api/v1/messages/", {"line": line.number, "to": contact.phone, "body": "Hi"}),
         ("/api/v1/contacts/", {"phone": "+12025550111"}),
     ]:
@@ -121,9 +131,7 @@ def test_the_command_prints_a_working_key_as_its_last_line(account, line):
 
 def test_the_command_makes_read_only_keys(account, line):
     out = io.StringIO()
-    call_command(
-        "create_api_key", "--read-only", account=account.name, name="Reports", stdout=out
-    )
+    call_command("create_api_key", "--read-only", account=account.name, name="Reports", stdout=out)
     secret = out.getvalue().strip().splitlines()[-1]
     client = KeyClient(secret)
     assert client.get(LINES).status_code == 200

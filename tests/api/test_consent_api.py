@@ -47,7 +47,8 @@ def test_a_number_in_any_format_gets_its_status_on_every_line(
 
 def test_an_unknown_number_is_not_defined_everywhere(api, line, second_line):
     body = lookup(api, "+1 415 555 0123").json()
-    assert body["contact_id"] is None and body["phone"] == "+14155550123"
+    assert body["contact_id"] is None
+    assert body["phone"] == "+14155550123"
     assert [item["status"] for item in body["lines"]] == ["not_defined", "not_defined"]
 
 
@@ -77,7 +78,9 @@ def test_an_opt_in_from_another_system_is_recorded_with_its_evidence(api, line, 
     )
     assert response.status_code == 201, response.json()
     body = response.json()
-    assert body["status"] == "opted_in" and body["source"] == "api" and body["outcome"] == "changed"
+    assert body["status"] == "opted_in"
+    assert body["source"] == "api"
+    assert body["outcome"] == "changed"
     assert body["previous_status"] == "not_defined"
     event = ConsentEvent.objects.get()
     assert event.contact.phone == "+14155550166"
@@ -104,7 +107,8 @@ def test_an_api_opt_in_never_lifts_an_opt_out_409_recorded_as_refused(
     response = opt(api, "opted_in", line=line.number)
     assert response.status_code == 409
     body = response.json()
-    assert body["code"] == "opted_out" and "never lifts an opt-out" in body["detail"]
+    assert body["code"] == "opted_out"
+    assert "never lifts an opt-out" in body["detail"]
     assert body["event"]["outcome"] == "refused"
     refused = ConsentEvent.objects.get(source=ConsentSource.API)
     assert refused.outcome == ConsentOutcome.REFUSED
@@ -148,7 +152,8 @@ def test_bad_fields_are_400_and_record_nothing(api, line, change, field):
 
 def test_another_accounts_line_is_unknown(api, other_line):
     response = opt(api, "opted_out", line=other_line.number)
-    assert response.status_code == 400 and "line" in response.json()
+    assert response.status_code == 400
+    assert "line" in response.json()
     response = opt(api, "opted_out", line=str(other_line.pk))
     assert response.status_code == 400
     assert not ConsentEvent.objects.exists()
@@ -157,7 +162,8 @@ def test_another_accounts_line_is_unknown(api, other_line):
 def test_a_time_in_the_future_is_refused_and_a_past_one_kept(api, line):
     future = (timezone.now() + timedelta(hours=1)).isoformat()
     response = opt(api, "opted_out", line=line.number, occurred_at=future)
-    assert response.status_code == 400 and "occurred_at" in response.json()
+    assert response.status_code == 400
+    assert "occurred_at" in response.json()
     past = timezone.now() - timedelta(days=3)
     assert opt(api, "opted_out", line=line.number, occurred_at=past.isoformat()).status_code == 201
     assert abs(ConsentEvent.objects.get().occurred_at - past) < timedelta(seconds=1)
@@ -177,7 +183,8 @@ def test_a_retry_with_the_same_idempotency_key_gets_the_first_answer(
     other = api.post(
         EVENTS, {**body, "status": "opted_out"}, HTTP_IDEMPOTENCY_KEY="form-submission-17"
     )
-    assert other.status_code == 422 and other.json()["code"] == "idempotency_key_reused"
+    assert other.status_code == 422
+    assert other.json()["code"] == "idempotency_key_reused"
     assert ConsentEvent.objects.filter(source=ConsentSource.API).count() == 1
 
 

@@ -18,7 +18,8 @@ def test_contacts_are_listed_by_cursor_and_found_by_number(api, account, contact
     for n in range(3):
         Contact.objects.create(account=account, phone=f"+1415555{n:04d}", name=f"C{n}")
     first = api.get(CONTACTS, {"limit": 2}).json()
-    assert len(first["results"]) == 2 and first["next"]
+    assert len(first["results"]) == 2
+    assert first["next"]
     second = api.get(first["next"]).json()
     ids = [c["id"] for c in first["results"] + second["results"]]
     assert ids == sorted(Contact.objects.for_account(account).values_list("pk", flat=True))
@@ -35,7 +36,8 @@ def test_a_contact_is_created_in_e164_and_duplicates_are_refused(api, account):
     assert response.status_code == 201, response.json()
     assert response.json()["phone"] == "+14155550177"
     again = api.post(CONTACTS, {"phone": "+14155550177"})
-    assert again.status_code == 400 and "phone" in again.json()
+    assert again.status_code == 400
+    assert "phone" in again.json()
     for bad in [{"phone": "x"}, {"phone": "+14155550178", "email": "not-mail"}, {}]:
         assert api.post(CONTACTS, bad).status_code == 400, bad
     assert Contact.objects.for_account(account).count() == 1
@@ -45,13 +47,16 @@ def test_a_contact_is_edited_but_its_number_is_locked_once_it_has_history(
     api, contact, line, admin_user
 ):
     response = api.patch(f"{CONTACTS}{contact.pk}/", {"name": "Ada L."})
-    assert response.status_code == 200 and response.json()["name"] == "Ada L."
+    assert response.status_code == 200
+    assert response.json()["name"] == "Ada L."
     assert api.patch(f"{CONTACTS}{contact.pk}/", {"phone": "+14155550190"}).status_code == 200
     consent.opt_out(contact=contact, line=line, source=ConsentSource.AGENT, user=admin_user)
     locked = api.patch(f"{CONTACTS}{contact.pk}/", {"phone": "+14155550191"})
-    assert locked.status_code == 400 and "cannot change" in locked.json()["phone"][0]
+    assert locked.status_code == 400
+    assert "cannot change" in locked.json()["phone"][0]
     contact.refresh_from_db()
-    assert contact.phone == "+14155550190" and contact.name == "Ada L."
+    assert contact.phone == "+14155550190"
+    assert contact.name == "Ada L."
     assert api.put(f"{CONTACTS}{contact.pk}/", {"phone": "+1"}, format="json").status_code == 405
     assert api.delete(f"{CONTACTS}{contact.pk}/").status_code == 405
 
@@ -64,8 +69,10 @@ def test_a_message_is_queued_and_handed_over_through_the_gate(api, line, outbox,
     assert response.status_code == 201, response.json()
     body = response.json()
     message = Message.objects.get(pk=body["id"])
-    assert body["to"] == "+12025550160" and body["line"] == line.number
-    assert message.contact.phone == "+12025550160" and message.sent_by is None
+    assert body["to"] == "+12025550160"
+    assert body["line"] == line.number
+    assert message.contact.phone == "+12025550160"
+    assert message.sent_by is None
     assert body["status"] == "queued"
     message.refresh_from_db()
     assert message.status == MessageStatus.SENT  # handed over once committed
@@ -105,7 +112,8 @@ def test_quiet_hours_defer_a_message_and_say_until_when(api, account, line, cloc
     account.save()
     clock.set(timezone.datetime(2026, 7, 1, 5, 0, tzinfo=UTC))  # 01:00 in New York
     body = api.post(MESSAGES, {"line": line.number, "to": "+12125550160", "body": "Hi"}).json()
-    assert body["status"] == "scheduled" and body["deferred_by_quiet_hours"] is True
+    assert body["status"] == "scheduled"
+    assert body["deferred_by_quiet_hours"] is True
     assert body["scheduled_for"].startswith("2026-07-01T12:00")  # 08:00 EDT
     assert outbox == []
 
@@ -117,7 +125,8 @@ def test_a_text_to_an_opted_out_contact_is_422_and_stored_blocked(
     response = api.post(MESSAGES, {"line": line.number, "to": contact.phone, "body": "Sale!"})
     assert response.status_code == 422
     body = response.json()
-    assert body["code"] == "opted_out" and "opted out" in body["detail"]
+    assert body["code"] == "opted_out"
+    assert "opted out" in body["detail"]
     assert body["message"]["status"] == "blocked"
     assert Message.objects.get(pk=body["message"]["id"]).status == MessageStatus.BLOCKED
     assert outbox == []
@@ -129,7 +138,8 @@ def test_a_text_to_a_not_defined_contact_on_a_require_opt_in_line_is_422(
     line.consent_policy = ConsentPolicy.REQUIRE_OPT_IN
     line.save()
     response = api.post(MESSAGES, {"line": line.number, "to": contact.phone, "body": "Sale!"})
-    assert response.status_code == 422 and response.json()["code"] == "not_opted_in"
+    assert response.status_code == 422
+    assert response.json()["code"] == "not_opted_in"
     assert outbox == []
 
 
@@ -151,7 +161,8 @@ def test_bad_messages_are_400_and_send_nothing(api, line, outbox, change, field)
     response = api.post(MESSAGES, body)
     assert response.status_code == 400
     assert field in response.json(), response.json()
-    assert not Message.objects.exists() and outbox == []
+    assert not Message.objects.exists()
+    assert outbox == []
 
 
 def test_a_retried_message_is_sent_once(api, line, outbox, committed):
@@ -162,4 +173,5 @@ def test_a_retried_message_is_sent_once(api, line, outbox, committed):
         again = api.post(MESSAGES, body, headers={"Idempotency-Key": "order-9"})
     assert first.status_code == again.status_code == 201
     assert first.json()["id"] == again.json()["id"]
-    assert len(outbox) == 1 and Message.objects.count() == 1
+    assert len(outbox) == 1
+    assert Message.objects.count() == 1

@@ -39,13 +39,16 @@ def test_the_feed_pages_through_every_event_in_recording_order(api, account, lin
     seen, cursor = read_all(api)
     assert seen == recorded
     first = api.get(FEED, {"limit": 1}).json()["events"][0]
-    assert first["phone"] == contacts[0].phone and first["line"] == line.number
-    assert first["source"] == "api" and first["status"] == "opted_out"
+    assert first["phone"] == contacts[0].phone
+    assert first["line"] == line.number
+    assert first["source"] == "api"
+    assert first["status"] == "opted_out"
     later = record(contacts[0], line, "opted_in")
     page = api.get(FEED, {"after": cursor}).json()
     assert [event["id"] for event in page["events"]] == [later.pk]
     empty = api.get(FEED, {"after": page["next_cursor"]}).json()
-    assert empty["events"] == [] and empty["next_cursor"] == page["next_cursor"]
+    assert empty["events"] == []
+    assert empty["next_cursor"] == page["next_cursor"]
 
 
 def test_the_feed_holds_only_the_keys_account(api, contact, line, other_contact, other_line):
@@ -59,7 +62,8 @@ def test_the_feed_holds_only_the_keys_account(api, contact, line, other_contact,
 )
 def test_a_cursor_the_feed_did_not_give_is_a_400(api, line, cursor):
     response = api.get(FEED, {"after": cursor})
-    assert response.status_code == 400 and "after" in response.json()
+    assert response.status_code == 400
+    assert "after" in response.json()
 
 
 @pytest.mark.parametrize("limit", ["0", "-1", "1001", "many"])

@@ -19,12 +19,15 @@ def test_an_admin_creates_a_key_that_is_shown_once_and_stored_hashed(admin_clien
         reverse("api-keys"), {"name": "Booking site", "access": KeyAccess.READ_WRITE}, follow=True
     )
     secret = response.context["new_key"]["secret"]
-    assert secret.startswith("csk_") and secret in response.content.decode()
+    assert secret.startswith("csk_")
+    assert secret in response.content.decode()
     key = ApiKey.objects.get()
-    assert key.key_hash == key_hash(secret) and secret not in str(ApiKey.objects.values().get())
+    assert key.key_hash == key_hash(secret)
+    assert secret not in str(ApiKey.objects.values().get())
     assert key.prefix in response.content.decode()
     again = admin_client.get(reverse("api-keys")).content.decode()
-    assert secret not in again and key.prefix in again
+    assert secret not in again
+    assert key.prefix in again
     answer = KeyClient(secret).get(LINES)
     assert answer.status_code == 200
     assert answer.json() == [
@@ -93,7 +96,8 @@ def test_a_read_only_key_reads_and_is_refused_writes(read_api, line, contact):
         assert response.json()["code"] == "permission_denied"
     assert read_api.patch(f"/api/v1/contacts/{contact.pk}/", {"name": "X"}).status_code == 403
     contact.refresh_from_db()
-    assert contact.name != "X" and not contact.consent_events.exists()
+    assert contact.name != "X"
+    assert not contact.consent_events.exists()
 
 
 def test_last_used_time_is_kept(api, write_key):

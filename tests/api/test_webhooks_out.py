@@ -1,0 +1,278 @@
+"""Outbound webhooks: signed JSON to the business's endpoints, retried with backoff for a day,
+in order per contact, logged with Resend, switched off after a day of failures."""
+
+import time
+from datetime import timedelta
+
+import pytest
+from django.test import Client, override_settings
+from django.urls import reverse
+from django.utils import timezone
+
+from api.delivery import endpoint_deliver
+from api.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from api.services import webhook_endpoint_create
+from api.signing import SignatureError, sign, verify
+from api.tasks import deliver_due_webhooks
+from crm import consent
+from crm.models import ConsentSource, Contact
+from tests.support.receiver import Receiver
+from tests.support.webhook_client import inbound_params, post_signed, status_params
+
+ALL_EVENTS = list(WebhookEvent.values)
+
+
+@pytest.fixture
+def receiver():
+    started = Receiver().start()
+    yield started
+    started.stop()
+
+
+@pytest.fixture
+def endpoint(account, receiver):
+    created = webhook_endpoint_create(account=account, url=receiver.url, events=ALL_EVENTS)
+    receiver.secret = created.secret
+    return created
+
+
+def opt_out(contact, line):
+    return consent.record_consent(
+        contact=contact, line=line, status="opted_out", source=ConsentSource.API
+    )
+
+
+def test_an_admin_registers_an_endpoint_and_a_stop_reaches_it_signed(
+    admin_client, signed_account, line, receiver, deliver, client
+):
+    response = admin_client.post(
+        reverse("webhooks"),
+        {
+            "url": receiver.url,
+            "events": [WebhookEvent.CONSENT_CHANGED, WebhookEvent.MESSAGE_RECEIVED],
+        },
+    )
+    endpoint = WebhookEndpoint.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("webhook", args=[endpoint.pk])
+    receiver.secret = endpoint.secret
+    assert endpoint.secret in admin_client.get(response["Location"]).content.decode()
+
+    deliver(client, inbound_params(line, sender="+12025550143", body="STOP"))
+    assert receiver.received == [], "nothing is sent from inside the webhook's request"
+    deliver_due_webhooks()
+
+    assert receiver.types == ["consent.changed", "message.received"]
+    assert all(item.signature_ok for item in receiver.received)
+    changed = receiver.received[0].event
+    assert changed["data"]["phone"] == "+12025550143"
+    assert changed["data"]["status"] == "opted_out"
+    assert changed["data"]["line"] == line.number
+    assert changed["data"]["source"] == "keyword"
+    assert receiver.received[0].headers["Capacity-Event-Id"] == changed["id"]
+    assert receiver.received[1].event["data"]["body"] == "STOP"
+    log = admin_client.get(reverse("webhook", args=[endpoint.pk])).content.decode()
+    assert "HTTP 200" in log
+    assert "consent.changed" in log
+    assert " ms" in log
+
+
+def test_only_the_events_an_endpoint_chose_are_sent(account, contact, line, receiver):
+    only_messages = webhook_endpoint_create(
+        account=account, url=receiver.url, events=[WebhookEvent.MESSAGE_RECEIVED]
+    )
+    opt_out(contact, line)
+    assert not only_messages.deliveries.exists()
+
+
+def test_blocked_texts_and_status_reports_are_sent(
+    client,
+    signed_account,
+    contact,
+    line,
+    endpoint,
+    receiver,
+    outbox,
+    django_capture_on_commit_callbacks,
+):
+    from conversations.sending import SendBlocked, send_message
+
+    with django_capture_on_commit_callbacks(execute=True):
+        sent = send_message(contact=contact, line=line, body="Reminder")
+    sent.refresh_from_db()
+    post_signed(client, "twilio-status", status_params(line, sent.provider_message_id, "delivered"))
+    opt_out(contact, line)
+    with pytest.raises(SendBlocked):
+        send_message(contact=contact, line=line, body="Too late")
+    deliver_due_webhooks()
+    assert receiver.types == [
+        "message.status",
+        "message.status",
+        "consent.changed",
+        "message.blocked",
+    ]
+    assert [item.event["data"]["status"] for item in receiver.received[:2]] == ["sent", "delivered"]
+    assert "opted out" in receiver.received[3].event["data"]["blocked_reason"]
+
+
+def test_a_failing_receiver_is_retried_with_backoff_and_each_contact_keeps_its_order(
+    account, line, second_line, endpoint, receiver, clock
+):
+    start = clock.set(timezone.now())
+    ann, bob = (Contact.objects.create(account=account, phone=f"+1202555{n:04d}") for n in (1, 2))
+    receiver.answers = [500]
+    first_of_ann = opt_out(ann, line)
+    opt_out(bob, line)
+    opt_out(ann, second_line)
+    endpoint_deliver(endpoint.pk)
+
+    assert [item.event["data"]["phone"] for item in receiver.received] == [ann.phone, bob.phone]
+    waiting = WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING).order_by("pk")
+    assert next(d.payload["data"]["id"] for d in waiting) == first_of_ann.pk
+    assert waiting[0].attempts == 1
+    assert waiting[0].next_attempt_at == start + timedelta(seconds=30)
+    assert waiting[1].attempts == 0, "Ann's next event waits for her first"
+
+    clock.advance(timedelta(seconds=10))
+    endpoint_deliver(endpoint.pk)
+    assert len(receiver.received) == 2, "not before its backoff"
+
+    clock.advance(timedelta(seconds=21))
+    endpoint_deliver(endpoint.pk)
+    ann_lines = [
+        item.event["data"]["line_id"]
+        for item in receiver.received
+        if item.event["data"]["phone"] == ann.phone
+    ]
+    assert ann_lines == [line.pk, line.pk, second_line.pk]
+    assert not WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING).exists()
+    endpoint.refresh_from_db()
+    assert endpoint.failing_since is None
+
+
+def test_after_a_day_of_failures_it_gives_up_and_switches_the_endpoint_off(
+    admin_client, agent, contact, line, endpoint, receiver, clock
+):
+    clock.set(timezone.now())
+    receiver.answers = [503] * 100
+    opt_out(contact, line)
+    endpoint_deliver(endpoint.pk)
+    for _ in range(30):
+        clock.advance(timedelta(hours=1))
+        endpoint_deliver(endpoint.pk)
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == DeliveryStatus.FAILED
+    assert 20 <= delivery.attempts <= 30
+    endpoint.refresh_from_db()
+    assert not endpoint.is_active
+    assert "for a day" in endpoint.disabled_reason
+    banner = admin_client.get(reverse("contacts")).content.decode()
+    assert "webhook endpoint was switched off" in banner
+    assert receiver.url in banner
+    as_agent = Client()
+    as_agent.force_login(agent)
+    assert "switched off" not in as_agent.get(reverse("contacts")).content.decode()
+
+    admin_client.post(reverse("webhook-enable", args=[endpoint.pk]))
+    endpoint.refresh_from_db()
+    assert endpoint.is_active
+    assert endpoint.failing_since is None
+    assert "switched off" not in admin_client.get(reverse("contacts")).content.decode()
+
+
+def test_resend_sends_the_same_event_again(admin_client, contact, line, endpoint, receiver):
+    opt_out(contact, line)
+    endpoint_deliver(endpoint.pk)
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == DeliveryStatus.DELIVERED
+    admin_client.post(reverse("webhook-resend", args=[endpoint.pk, delivery.pk]))
+    endpoint_deliver(endpoint.pk)
+    assert len(receiver.received) == 2
+    assert receiver.received[0].event["id"] == receiver.received[1].event["id"]
+    assert delivery.tries.count() == 2
+
+
+def test_signatures_are_checked_against_body_secret_and_age():
+    body = b'{"type":"consent.changed"}'
+    now = int(time.time())
+    header = sign("whsec_abc", body, now)
+    verify("whsec_abc", header, body)
+    with pytest.raises(SignatureError):
+        verify("whsec_abc", header, body + b" ")
+    with pytest.raises(SignatureError):
+        verify("whsec_other", header, body)
+    with pytest.raises(SignatureError):
+        verify("whsec_abc", header, body, now=now + 301)
+    with pytest.raises(SignatureError):
+        verify("whsec_abc", "v1=deadbeef", body)
+
+
+def test_a_slow_receiver_never_slows_the_webhook_that_received_the_text(
+    signed_account, line, endpoint, receiver, deliver, client
+):
+    receiver.delay = 3
+    started = time.monotonic()
+    response = deliver(client, inbound_params(line, body="STOP"))
+    assert response.status_code == 200
+    assert time.monotonic() - started < 1.5
+    pending = WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING).order_by("pk")
+    # The opt-out, the text, and the status of the confirmation sent back.
+    assert [d.event_type for d in pending] == [
+        "consent.changed",
+        "message.received",
+        "message.status",
+    ]
+
+
+@override_settings(WEBHOOKS_ALLOW_PRIVATE_NETWORKS=False, WEBHOOKS_ALLOW_HTTP=False)
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://hooks.example.com/x",
+        "https://127.0.0.1/x",
+        "https://169.254.169.254/latest/meta-data",
+        "https://[::1]/x",
+        "https://10.1.2.3/x",
+        "https://user:pw@hooks.example.com/x",
+        "ftp://hooks.example.com/x",
+        "not a url",
+    ],
+)
+def test_endpoints_must_be_public_https(admin_client, url):
+    response = admin_client.post(reverse("webhooks"), {"url": url, "events": ALL_EVENTS})
+    assert response.status_code == 200
+    assert response.context["form"].errors["url"]
+    assert not WebhookEndpoint.objects.exists()
+
+
+def test_a_host_that_resolves_to_a_private_address_is_not_called(account, contact, line, receiver):
+    with override_settings(WEBHOOKS_ALLOW_PRIVATE_NETWORKS=True):
+        endpoint = webhook_endpoint_create(
+            account=account, url=receiver.url.replace("127.0.0.1", "localhost"), events=ALL_EVENTS
+        )
+    opt_out(contact, line)
+    with override_settings(WEBHOOKS_ALLOW_PRIVATE_NETWORKS=False):
+        endpoint_deliver(endpoint.pk)
+    assert receiver.received == []
+    assert "private address" in WebhookDelivery.objects.get().tries.get().error
+
+
+def test_no_endpoint_costs_one_query_per_change(account, contact, line, django_assert_num_queries):
+    from crm.signals import consent_changed
+
+    event = opt_out(contact, line)
+    with django_assert_num_queries(1):
+        consent_changed.send(sender=None, account_id=account.pk, events=[event])
+
+
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_delivers_from_the_webhooks_queue(worker, account, contact, line, receiver):
+    from tests.support.celery_broker import wait_until
+
+    endpoint = webhook_endpoint_create(account=account, url=receiver.url, events=ALL_EVENTS)
+    receiver.secret = endpoint.secret
+    opt_out(contact, line)
+    wait_until(lambda: len(receiver.received) == 1)
+    assert receiver.received[0].signature_ok
+    wait_until(lambda: WebhookDelivery.objects.get().status == DeliveryStatus.DELIVERED)

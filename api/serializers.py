@@ -206,4 +206,4 @@ class MessageCreateSerializer(serializers.Serializer):
 
 
 class MessageBlockedSerializer(ErrorSerializer):
-    message = MessageSerializer()
+    message = MessageSerializer(required=False, help_text="The text, stored as blocked.")

@@ -2,7 +2,7 @@
 OpenAPI schema. Authentication, access, throttling and errors are set for all of them in
 settings (REST_FRAMEWORK)."""
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, mixins, status, viewsets
 from rest_framework.exceptions import ValidationError as BadRequest
 from rest_framework.pagination import CursorPagination
@@ -35,8 +35,24 @@ from crm.models import NOT_DEFINED, ConsentOutcome, ConsentStatus, Contact, Line
 from crm.selectors import contact_consent_on_line
 from crm.services import contact_create, contact_update
 
+INVALID = OpenApiResponse(
+    {
+        "type": "object",
+        "properties": {"detail": {"type": "string"}, "code": {"type": "string"}},
+        "additionalProperties": {"type": "array", "items": {"type": "string"}},
+    },
+    description="The request is not valid: the messages of each field at fault, by field "
+    "(`non_field_errors` for the request as a whole), or a `detail` and `code`.",
+)
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    description="Any unique string up to 255 characters: a retry with the same key gets the "
+    "first answer again, and the change is made once.",
+)
 ERRORS = {
-    400: OpenApiResponse(ErrorSerializer, description="The request is not valid (field errors)."),
+    400: INVALID,
     401: OpenApiResponse(ErrorSerializer, description="No key, or a revoked one."),
     403: OpenApiResponse(ErrorSerializer, description="A read-only key asked to write."),
     429: OpenApiResponse(ErrorSerializer, description="Too many requests for this key."),
@@ -122,6 +138,7 @@ class ConsentEvents(AccountApiView, APIView):
 
     @extend_schema(
         request=ConsentEventCreateSerializer,
+        parameters=[IDEMPOTENCY_KEY],
         responses={
             201: ConsentEventSerializer,
             409: OpenApiResponse(
@@ -196,7 +213,12 @@ class ContactViewSet(
         return contacts
 
     @extend_schema(
-        parameters=[ContactQuerySerializer], responses={200: ContactSerializer(many=True), **ERRORS}
+        parameters=[ContactQuerySerializer],
+        responses={
+            200: ContactSerializer(many=True),
+            **ERRORS,
+            404: OpenApiResponse(ErrorSerializer, description="A cursor the list did not give."),
+        },
     )
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
@@ -205,7 +227,9 @@ class ContactViewSet(
     def retrieve(self, request, *args, **kwargs):
         return super().retrieve(request, *args, **kwargs)
 
-    @extend_schema(responses={201: ContactSerializer, **ERRORS, **REPLAY})
+    @extend_schema(
+        parameters=[IDEMPOTENCY_KEY], responses={201: ContactSerializer, **ERRORS, **REPLAY}
+    )
     @idempotent
     def create(self, request, *args, **kwargs):
         return super().create(request, *args, **kwargs)
@@ -235,6 +259,7 @@ def _contact_fields(serializer) -> dict:
 class MessageCreate(AccountApiView, APIView):
     @extend_schema(
         request=MessageCreateSerializer,
+        parameters=[IDEMPOTENCY_KEY],
         responses={
             201: MessageSerializer,
             422: OpenApiResponse(

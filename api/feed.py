@@ -18,6 +18,7 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 from django.db.models.expressions import RawSQL
 
+from api.representations import EVENT_PATHS, shape_event
 from crm.models import Account, ConsentEvent
 
 CURSOR_VERSION = "1"
@@ -55,7 +56,7 @@ class Position:
 
 @dataclass(frozen=True)
 class FeedPage:
-    events: list[ConsentEvent]
+    events: list[dict]
     next_position: Position
     has_more: bool
 
@@ -68,15 +69,14 @@ def consent_events_after(*, account: Account, position: Position, limit: int) ->
             Q(transaction_id__gt=position.transaction_id)
             | Q(transaction_id=position.transaction_id, pk__gt=position.event_id)
         )
-        .select_related("contact", "line")
         .order_by("transaction_id", "pk")
     )
     events = _settled(events)
-    page = list(events[: limit + 1])
-    has_more = len(page) > limit
-    page = page[:limit]
-    last = page[-1] if page else None
-    next_position = Position(last.transaction_id, last.pk) if last else position
+    rows = list(events.values_list("transaction_id", *EVENT_PATHS)[: limit + 1])
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    page = [shape_event(row[1:]) for row in rows]
+    next_position = Position(rows[-1][0], rows[-1][1]) if rows else position
     return FeedPage(events=page, next_position=next_position, has_more=has_more)
 
 

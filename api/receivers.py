@@ -10,7 +10,8 @@ from collections import defaultdict
 from django.dispatch import receiver
 
 from api.models import WebhookEndpoint, WebhookEvent
-from api.serializers import ConsentEventSerializer, MessageSerializer
+from api.representations import consent_events_data
+from api.serializers import MessageSerializer
 from api.services import webhook_deliveries_record
 from conversations.models import Message
 from conversations.signals import message_blocked, message_received, message_status_changed
@@ -27,16 +28,14 @@ def consent_changed_to_webhooks(sender, account_id: int, events: list[ConsentEve
     endpoints = listening(account_id, WebhookEvent.CONSENT_CHANGED)
     if not endpoints:
         return
-    loaded = (
-        ConsentEvent.objects.filter(pk__in=[event.pk for event in events])
-        .select_related("contact", "line")
-        .order_by("pk")
+    loaded = consent_events_data(
+        ConsentEvent.objects.filter(pk__in=[event.pk for event in events]).order_by("pk")
     )
     webhook_deliveries_record(
         endpoints=endpoints,
         account_id=account_id,
         event_type=WebhookEvent.CONSENT_CHANGED,
-        items=[(event.contact_id, ConsentEventSerializer(event).data) for event in loaded],
+        items=[(event["contact_id"], event) for event in loaded],
     )
 
 

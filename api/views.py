@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from api.feed import BadCursor, Position, consent_events_after
 from api.idempotency import idempotent
+from api.representations import consent_event_data
 from api.selectors import consent_lookup
 from api.serializers import (
     ConsentEventCreateSerializer,
@@ -130,7 +131,7 @@ class ConsentEvents(AccountApiView, APIView):
         )
         return Response(
             {
-                "events": ConsentEventSerializer(page.events, many=True).data,
+                "events": page.events,
                 "next_cursor": page.next_position.cursor(),
                 "has_more": page.has_more,
             }
@@ -167,7 +168,7 @@ class ConsentEvents(AccountApiView, APIView):
             user_agent=data.get("user_agent", ""),
             note=data.get("note", ""),
         )
-        body = ConsentEventSerializer(event).data
+        body = consent_event_data(event)
         if event.outcome == ConsentOutcome.REFUSED:
             return Response(
                 {

@@ -15,10 +15,10 @@ import binascii
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import BooleanField, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
-from api.representations import EVENT_PATHS, shape_event
+from api.representations import with_event_json
 from crm.models import Account, ConsentEvent
 
 CURSOR_VERSION = "1"
@@ -56,34 +56,41 @@ class Position:
 
 @dataclass(frozen=True)
 class FeedPage:
-    events: list[dict]
+    events_json: list[str]
     next_position: Position
     has_more: bool
 
 
 def consent_events_after(*, account: Account, position: Position, limit: int) -> FeedPage:
     """The account's next `limit` events after `position`, with where to read on."""
+    # A row comparison, which reads the (transaction_id, id) index from the position on.
+    after = RawSQL(
+        "(crm_consentevent.transaction_id, crm_consentevent.id) > (%s, %s)",
+        [position.transaction_id, position.event_id],
+        output_field=BooleanField(),
+    )
     events = (
         ConsentEvent.objects.filter(line__account=account)
-        .filter(
-            Q(transaction_id__gt=position.transaction_id)
-            | Q(transaction_id=position.transaction_id, pk__gt=position.event_id)
-        )
+        .filter(after)
         .order_by("transaction_id", "pk")
     )
     events = _settled(events)
-    rows = list(events.values_list("transaction_id", *EVENT_PATHS)[: limit + 1])
+    rows = list(
+        with_event_json(events).values_list("transaction_id", "pk", "event_json")[: limit + 1]
+    )
     has_more = len(rows) > limit
     rows = rows[:limit]
-    page = [shape_event(row[1:]) for row in rows]
     next_position = Position(rows[-1][0], rows[-1][1]) if rows else position
-    return FeedPage(events=page, next_position=next_position, has_more=has_more)
+    return FeedPage(
+        events_json=[text for _, _, text in rows], next_position=next_position, has_more=has_more
+    )
 
 
 def _settled(events: QuerySet[ConsentEvent]) -> QuerySet[ConsentEvent]:
     """Only events no running transaction can still precede (and the reader's own)."""
     if connection.vendor != "postgresql":
         return events
-    oldest_running = RawSQL("pg_snapshot_xmin(pg_current_snapshot())::text::bigint", [])
-    own = RawSQL("COALESCE(pg_current_xact_id_if_assigned()::text::bigint, -1)", [])
+    # Scalar subqueries: computed once per query, not once per row.
+    oldest_running = RawSQL("(SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint)", [])
+    own = RawSQL("(SELECT COALESCE(pg_current_xact_id_if_assigned()::text::bigint, -1))", [])
     return events.filter(Q(transaction_id__lt=oldest_running) | Q(transaction_id=own))

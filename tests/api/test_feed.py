@@ -110,3 +110,13 @@ def test_an_event_committed_late_is_neither_skipped_nor_repeated(account, line, 
     rest, _ = read_all(api, after=cursor)
     slow = ConsentEvent.objects.get(contact=early)
     assert rest == [slow.pk, quick.pk]
+
+
+def test_the_schema_documents_exactly_the_shape_the_feed_gives(api, contact, line):
+    from api.serializers import ConsentEventSerializer
+
+    record(contact, line)
+    event = api.get(FEED).json()["events"][0]
+    assert list(event) == list(ConsentEventSerializer().fields)
+    assert event["occurred_at"].endswith("+00:00")
+    assert event["previous_status"] == "not_defined"

@@ -3,6 +3,8 @@ generated both valid and invalid by the schema. No answer may be a server error,
 answer must be one the schema documents, in its shape."""
 
 import pytest
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from schemathesis import GenerationMode, checks, openapi
@@ -37,13 +39,21 @@ CHECKS = [
 
 @pytest.fixture
 def schema(db, settings, account, line, second_line, contact):
-    """The schema as the running app serves it, over a world with a little of everything."""
+    """The schema as the running app serves it, over a world with a little of everything.
+
+    Requests go through the WSGI handler itself, whose request signals would close the test's
+    database connection (inside its transaction): they are held off, as Django's test client
+    does."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
     settings.ALLOWED_HOSTS = ["localhost", "testserver"]
     consent.opt_out(contact=contact, line=line, source=ConsentSource.API)
     webhook_endpoint_create(
         account=account, url="https://hooks.example.com/x", events=list(WebhookEvent.values)
     )
-    return openapi.from_wsgi("/api/schema/?format=json", application)
+    yield openapi.from_wsgi("/api/schema/?format=json", application)
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
 
 
 @pytest.fixture

@@ -172,7 +172,8 @@ def webhook_endpoint_enable(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
 
 
 def webhook_endpoint_disable(*, endpoint: WebhookEndpoint, reason: str) -> WebhookEndpoint:
-    """Stop sending to the endpoint; deliveries wait, and go once it is enabled again."""
+    """Stop sending to the endpoint: no new deliveries are queued for it, and those pending
+    wait until it is switched back on (the change feed has what it misses meanwhile)."""
     endpoint.is_active = False
     endpoint.disabled_at = timezone.now()
     endpoint.disabled_reason = reason[

@@ -204,3 +204,45 @@ def test_an_overlong_idempotency_key_is_refused(api, line):
     response = opt(api, "opted_out", line=line.number, headers={"Idempotency-Key": "k" * 300})
     assert response.status_code == 400
     assert not ConsentEvent.objects.exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_requests_with_one_idempotency_key_at_once_record_one_event(account, line, monkeypatch):
+    """The second waits on the key's row while the first works, then answers as it did."""
+    import threading
+    import time
+
+    from django.db import connection
+
+    from api import views
+    from api.models import KeyAccess
+    from api.services import api_key_create
+    from tests.api.conftest import KeyClient
+
+    secret = api_key_create(account=account, name="Forms", access=KeyAccess.READ_WRITE)[1]
+    slowly = views.api_consent_record
+
+    def slow_record(**kwargs):
+        time.sleep(0.5)
+        return slowly(**kwargs)
+
+    monkeypatch.setattr(views, "api_consent_record", slow_record)
+    body = {"phone": "+12025550143", "line": line.number, "status": "opted_out"}
+    answers = []
+
+    def post():
+        try:
+            response = KeyClient(secret).post(EVENTS, body, headers={"Idempotency-Key": "once"})
+            answers.append((response.status_code, response.json()))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=post) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    assert [code for code, _ in answers] == [201, 201]
+    assert answers[0][1] == answers[1][1]
+    assert ConsentEvent.objects.count() == 1

@@ -3,6 +3,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from demo.beat import start_in_process_beat
+from demo.seed import ACCOUNT_NAME
 
 
 class Command(BaseCommand):
@@ -18,6 +19,10 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         call_command("seed_demo")
         self.stdout.write(f"Open http://{addrport}/ (Django admin: http://{addrport}/admin/)")
+        self.stdout.write(
+            f"API docs: http://{addrport}/api/docs/ (a key: Settings > API keys, or "
+            f'`manage.py create_api_key --account "{ACCOUNT_NAME}" --name Demo`)'
+        )
         if not settings.REDIS_URL:
             start_in_process_beat()
         call_command("runserver", addrport, use_reloader=False)

@@ -7,6 +7,8 @@ skip this migration.
 
 from django.db import migrations
 
+from core.migration_ops import postgresql_only
+
 CREATE = """
 CREATE OR REPLACE FUNCTION crm_consent_event_is_immutable() RETURNS trigger AS $$
 BEGIN
@@ -27,17 +29,7 @@ DROP FUNCTION IF EXISTS crm_consent_event_is_immutable();
 """
 
 
-def create(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(CREATE)
-
-
-def drop(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(DROP)
-
-
 class Migration(migrations.Migration):
     dependencies = [("crm", "0008_contact_search_trigram_indexes")]
 
-    operations = [migrations.RunPython(create, drop)]
+    operations = [postgresql_only(CREATE, DROP)]

@@ -4,6 +4,8 @@ events recorded before keep 0 and come first. Other databases skip this migratio
 
 from django.db import migrations
 
+from core.migration_ops import postgresql_only
+
 CREATE = """
 CREATE OR REPLACE FUNCTION crm_consent_event_transaction() RETURNS trigger AS $$
 BEGIN
@@ -23,17 +25,7 @@ DROP FUNCTION IF EXISTS crm_consent_event_transaction();
 """
 
 
-def create(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(CREATE)
-
-
-def drop(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(DROP)
-
-
 class Migration(migrations.Migration):
     dependencies = [("crm", "0014_consent_event_api_evidence")]
 
-    operations = [migrations.RunPython(create, drop)]
+    operations = [postgresql_only(CREATE, DROP)]

@@ -7,4 +7,5 @@ class ApiConfig(AppConfig):
 
     def ready(self) -> None:
         # The receivers that turn consent and message changes into webhook deliveries.
-        from api import receivers  # noqa: F401
+        # And the schema's description of API keys.
+        from api import receivers, schema  # noqa: F401

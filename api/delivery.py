@@ -1,24 +1,27 @@
 """Sending webhook deliveries: signed, one endpoint at a time, in order per contact, retried
 with exponential backoff for a day.
 
-A worker leases an endpoint for a short while (a column, not a transaction, so nothing is
-held open during the HTTP calls), then sends what is due: for each contact only its oldest
+A worker leases an endpoint for a short while (columns, not a transaction, so nothing is held
+open during the HTTP calls), renews the lease before each attempt and records an attempt only
+while it still holds it (each attempt ends within a bounded time, well inside the lease), then
+sends what is due: for each contact only its oldest
 pending delivery, so a contact's events arrive in the order they happened even across
 retries. An endpoint whose every attempt failed for a day is switched off; admins see a
 banner and switch it back on when it is fixed.
 """
 
+import http.client
 import json
 import logging
 import time
+import uuid
 from datetime import datetime, timedelta
 
-import requests
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from api.destinations import UnsafeDestination, check_destination
+from api.destinations import UnsafeDestination, post
 from api.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from api.services import webhook_endpoint_disable
 from api.signing import SIGNATURE_HEADER, sign
@@ -33,7 +36,9 @@ LEASE = timedelta(minutes=2)
 # One task sends for this long at most, then queues itself again: the lease stays valid.
 BUDGET_SECONDS = 25.0
 BATCH_SIZE = 20
-TIMEOUTS = (3.05, 10)
+CONNECT_TIMEOUT = 3.05
+# The whole attempt, however slowly the receiver answers; far inside the lease.
+TOTAL_TIMEOUT = 15.0
 USER_AGENT = "capacity_sms-webhooks/1"
 
 
@@ -44,7 +49,8 @@ def backoff(attempts: int) -> timedelta:
 
 def endpoint_deliver(endpoint_id: int) -> bool:
     """Send the endpoint's due deliveries; True when some are still due (queue it again)."""
-    if not _take_lease(endpoint_id):
+    lease = _take_lease(endpoint_id)
+    if lease is None:
         return False
     deadline = time.monotonic() + BUDGET_SECONDS
     try:
@@ -56,11 +62,14 @@ def endpoint_deliver(endpoint_id: int) -> bool:
             for delivery in batch:
                 if time.monotonic() >= deadline:
                     return True
-                _attempt(endpoint, delivery)
+                if not _renew(endpoint_id, lease) or not _attempt(endpoint, delivery, lease):
+                    return False
                 if not endpoint.is_active:
                     return False
     finally:
-        WebhookEndpoint.objects.filter(pk=endpoint_id).update(leased_until=None)
+        WebhookEndpoint.objects.filter(pk=endpoint_id, lease_token=lease).update(
+            leased_until=None, lease_token=None
+        )
 
 
 def endpoints_due(*, now: datetime | None = None) -> list[int]:
@@ -77,12 +86,23 @@ def endpoints_due(*, now: datetime | None = None) -> list[int]:
     )
 
 
-def _take_lease(endpoint_id: int) -> bool:
-    now = timezone.now()
-    return bool(
+def _take_lease(endpoint_id: int) -> uuid.UUID | None:
+    """A token of this worker's lease on the endpoint, or None when another worker has it."""
+    now, token = timezone.now(), uuid.uuid4()
+    taken = (
         WebhookEndpoint.objects.filter(pk=endpoint_id, is_active=True)
         .filter(Q(leased_until__isnull=True) | Q(leased_until__lt=now))
-        .update(leased_until=now + LEASE)
+        .update(leased_until=now + LEASE, lease_token=token)
+    )
+    return token if taken else None
+
+
+def _renew(endpoint_id: int, lease: uuid.UUID) -> bool:
+    """Extend the lease for one more attempt; False when it was lost (taken over)."""
+    return bool(
+        WebhookEndpoint.objects.filter(pk=endpoint_id, lease_token=lease).update(
+            leased_until=timezone.now() + LEASE
+        )
     )
 
 
@@ -103,7 +123,9 @@ def _due_heads(endpoint: WebhookEndpoint, now: datetime) -> list[WebhookDelivery
     )
 
 
-def _attempt(endpoint: WebhookEndpoint, delivery: WebhookDelivery) -> None:
+def _attempt(endpoint: WebhookEndpoint, delivery: WebhookDelivery, lease: uuid.UUID) -> bool:
+    """Send one delivery and record the outcome; False when the lease was lost meanwhile
+    (nothing recorded: the worker that holds it now decides)."""
     body = json.dumps(delivery.payload, separators=(",", ":"), ensure_ascii=False).encode()
     headers = {
         "Content-Type": "application/json",
@@ -115,30 +137,35 @@ def _attempt(endpoint: WebhookEndpoint, delivery: WebhookDelivery) -> None:
     started = time.monotonic()
     code, error = None, ""
     try:
-        check_destination(endpoint.url)
-        with requests.post(
+        code = post(
             endpoint.url,
-            data=body,
-            headers=headers,
-            timeout=TIMEOUTS,
-            allow_redirects=False,
-            stream=True,
-        ) as response:
-            code = response.status_code
+            body,
+            headers,
+            connect_timeout=CONNECT_TIMEOUT,
+            total_timeout=TOTAL_TIMEOUT,
+        )
         if not 200 <= code < 300:
             error = f"The endpoint answered {code}."
     except UnsafeDestination as refused:
         error = str(refused)
-    except requests.RequestException as failure:
-        error = f"{type(failure).__name__}: {failure}"
+    except (OSError, http.client.HTTPException) as failure:
+        error = f"{type(failure).__name__}: {failure}" if str(failure) else type(failure).__name__
     duration_ms = round((time.monotonic() - started) * 1000)
-    _record(endpoint, delivery, code, error, duration_ms)
+    return _record(endpoint, delivery, lease, code, error, duration_ms)
 
 
 @transaction.atomic
 def _record(
-    endpoint: WebhookEndpoint, delivery: WebhookDelivery, code: int | None, error: str, ms: int
-) -> None:
+    endpoint: WebhookEndpoint,
+    delivery: WebhookDelivery,
+    lease: uuid.UUID,
+    code: int | None,
+    error: str,
+    ms: int,
+) -> bool:
+    held = WebhookEndpoint.objects.select_for_update().filter(pk=endpoint.pk, lease_token=lease)
+    if not held.exists():
+        return False
     now = timezone.now()
     WebhookAttempt.objects.create(
         delivery=delivery,
@@ -160,6 +187,7 @@ def _record(
             delivery.next_attempt_at = now + backoff(delivery.attempts)
         _note_failure(endpoint, now)
     delivery.save(update_fields=["attempts", "status", "delivered_at", "next_attempt_at"])
+    return True
 
 
 def _note_failure(endpoint: WebhookEndpoint, now: datetime) -> None:

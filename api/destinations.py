@@ -1,19 +1,28 @@
-"""Where webhooks may be sent: public HTTPS addresses only.
+"""Where webhooks may be sent, and sending there: public HTTPS addresses only.
 
-An endpoint's URL is typed by a customer but fetched by our servers, so it must not reach
-our own network (the cloud's metadata address, the database, Redis). The URL is checked when
-saved, and every address its host resolves to is checked again before each delivery (a name
-can be pointed elsewhere later). Settings open plain HTTP and private addresses for
-development and tests.
+An endpoint's URL is typed by a customer but fetched by our servers, so it must not reach our
+own network (the cloud's metadata address, the database, Redis). The URL is checked when saved;
+before each delivery its host is resolved once, every address checked, and the connection made
+to the address that was checked (TLS still verifies the host name), so a name that resolves to
+a public address for the check and a private one for the connection (DNS rebinding) reaches
+nothing. Settings open plain HTTP and private addresses for development and tests.
 """
 
+import contextlib
+import http.client
 import ipaddress
 import socket
+import ssl
+import threading
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
+
+# IPv6 prefixes that carry an IPv4 address to another network (NAT64, 6to4): what they reach
+# cannot be told from the address, so they are refused.
+TRANSLATED = [ipaddress.ip_network(net) for net in ("64:ff9b::/96", "64:ff9b:1::/48", "2002::/16")]
 
 
 class UnsafeDestination(Exception):
@@ -40,22 +49,62 @@ def url_problem(url: str) -> str:
     return ""
 
 
-def check_destination(url: str) -> None:
-    """Raise UnsafeDestination unless every address the URL's host resolves to is public."""
-    if settings.WEBHOOKS_ALLOW_PRIVATE_NETWORKS:
-        return
+def resolve(url: str) -> str:
+    """The address to connect to for the URL's host; UnsafeDestination unless every address
+    the host resolves to is public (or private networks are allowed)."""
     parts = urlsplit(url)
     try:
         infos = socket.getaddrinfo(parts.hostname, parts.port or 443, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError) as error:
         raise UnsafeDestination(f"The host name does not resolve: {error}") from error
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%")[0])
-        if not _public(address):
-            raise UnsafeDestination(f"The host resolves to a private address ({address}).")
+    addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+    if not settings.WEBHOOKS_ALLOW_PRIVATE_NETWORKS:
+        for address in addresses:
+            if not _public(address):
+                raise UnsafeDestination(f"The host resolves to a private address ({address}).")
+    return str(addresses[0])
+
+
+def post(
+    url: str, body: bytes, headers: dict, *, connect_timeout: float, total_timeout: float
+) -> int:
+    """POST to the URL's host at `address` (from `resolve`), within `total_timeout` seconds
+    however slowly the receiver answers; the response's status code. Redirects are not
+    followed. Raises OSError or http.client.HTTPException when there is no answer."""
+    parts = urlsplit(url)
+    address = resolve(url)
+    secure = parts.scheme == "https"
+    port = parts.port or (443 if secure else 80)
+    sock = socket.create_connection((address, port), timeout=connect_timeout)
+    current = [sock]
+    # A receiver trickling its answer byte by byte still ends here.
+    deadline = threading.Timer(total_timeout, _cut, args=[current])
+    deadline.start()
+    try:
+        if secure:
+            sock = ssl.create_default_context().wrap_socket(sock, server_hostname=parts.hostname)
+            current[0] = sock
+        sock.settimeout(total_timeout)
+        connection_class = http.client.HTTPSConnection if secure else http.client.HTTPConnection
+        connection = connection_class(parts.hostname, port)
+        connection.sock = sock
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        connection.request("POST", path, body=body, headers=headers)
+        return connection.getresponse().status
+    finally:
+        deadline.cancel()
+        sock.close()
+
+
+def _cut(current: list[socket.socket]) -> None:
+    with contextlib.suppress(OSError):
+        current[0].shutdown(socket.SHUT_RDWR)
 
 
 def _public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped:
+            address = address.ipv4_mapped
+        elif any(address in network for network in TRANSLATED):
+            return False
     return address.is_global and not address.is_multicast

@@ -114,6 +114,7 @@ class WebhookEndpoint(models.Model):
     leased_until = models.DateTimeField(
         null=True, blank=True, help_text="A worker delivers to it until then (one at a time)."
     )
+    lease_token = models.UUIDField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = WebhookEndpointQuerySet.as_manager()

@@ -35,6 +35,19 @@ class IsoTimestamp(Func):
         )
 
 
+class HostAddress(Func):
+    """An IP address as text: `host()` on PostgreSQL, whose `inet` would add the netmask
+    (`203.0.113.9/32`); SQLite keeps the text as given."""
+
+    output_field = TextField()
+
+    def as_postgresql(self, compiler, connection, **extra):
+        return self.as_sql(compiler, connection, template="host(%(expressions)s)", **extra)
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return self.as_sql(compiler, connection, template="%(expressions)s", **extra)
+
+
 class JsonObject(JSONObject):
     """Django's JSONObject, built as `json` on PostgreSQL rather than `jsonb`: the keys stay
     in the order given, and it costs half as much."""
@@ -67,7 +80,7 @@ EVENT_JSON = JsonObject(
     note=F("note"),
     consent_text=F("consent_text"),
     page_url=F("page_url"),
-    ip=Cast(F("ip_address"), TextField()),
+    ip=HostAddress(F("ip_address")),
     user_agent=F("user_agent"),
     occurred_at=IsoTimestamp(F("occurred_at")),
     recorded_at=IsoTimestamp(F("recorded_at")),

@@ -5,6 +5,8 @@ Request serializers only parse (types, lengths, formats); the rules are the serv
 """
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from conversations.models import Message
@@ -28,6 +30,7 @@ class PhoneField(serializers.CharField):
             raise serializers.ValidationError(error.messages) from error
 
 
+@extend_schema_field(OpenApiTypes.STR)
 class LineReferenceField(serializers.Field):
     """A line of the key's account, given by its number (any format) or its id."""
 
@@ -43,7 +46,7 @@ class LineReferenceField(serializers.Field):
         if not text or len(text) > 64:
             self.fail("unknown")
         lines = Line.objects.for_account(self.context["account"]).select_related("account")
-        if text.isdigit() and len(text) < 19:
+        if text.isascii() and text.isdigit() and len(text) < 19:
             line = lines.filter(pk=int(text)).first()
             if line is not None:
                 return line

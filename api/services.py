@@ -167,7 +167,7 @@ def webhook_endpoint_enable(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
     endpoint.disabled_reason = ""
     endpoint.save(update_fields=["is_active", "failing_since", "disabled_at", "disabled_reason"])
     endpoint.deliveries.filter(status=DeliveryStatus.PENDING).update(next_attempt_at=timezone.now())
-    enqueue_on_commit(DELIVER_TASK, endpoint.pk)
+    send_soon([endpoint.pk])
     return endpoint
 
 
@@ -198,7 +198,7 @@ def webhook_delivery_resend(*, delivery: WebhookDelivery) -> WebhookDelivery:
     delivery.created_at = now
     delivery.save(update_fields=["status", "next_attempt_at", "created_at"])
     if delivery.endpoint.is_active:
-        enqueue_on_commit(DELIVER_TASK, delivery.endpoint_id)
+        send_soon([delivery.endpoint_id])
     return delivery
 
 
@@ -231,12 +231,20 @@ def webhook_deliveries_record(
         for contact_id, data, event_id in events
     ]
     WebhookDelivery.objects.bulk_create(deliveries, batch_size=1000)
-    if not in_process():
-        # In-process (no broker) the scheduler's sweep sends them: a receiver's slowness must
-        # never hold up the request or task that made the change.
-        for endpoint in endpoints:
-            enqueue_on_commit(DELIVER_TASK, endpoint.pk)
+    send_soon([endpoint.pk for endpoint in endpoints])
     return len(deliveries)
+
+
+def send_soon(endpoint_ids: list[int]) -> None:
+    """Have a worker send to these endpoints once the transaction commits.
+
+    In-process (no broker) the scheduler's sweep sends them instead: a receiver's slowness
+    must never hold up the request or task that asked.
+    """
+    if in_process():
+        return
+    for endpoint_id in endpoint_ids:
+        enqueue_on_commit(DELIVER_TASK, endpoint_id)
 
 
 def _envelope(event_id, event_type: str, account_id: int, now: datetime, data: dict) -> dict:

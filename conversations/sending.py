@@ -475,15 +475,34 @@ def stalled_outbound(*, older_than: datetime, limit: int = 10_000) -> list[int]:
     )
 
 
+@transaction.atomic
 def mark_unconfirmed(*, older_than: datetime) -> int:
     """Fail messages left `sending` by a worker that stopped during the provider call.
 
     Whether the provider took them is unknown, so they are not sent again: a contact is never
-    texted twice. The thread shows them as failed and unconfirmed.
+    texted twice. The thread shows them as failed and unconfirmed, and the change is announced
+    like any other status.
     """
-    return Message.objects.filter(
-        direction=Direction.OUTBOUND, status=MessageStatus.SENDING, updated_at__lt=older_than
-    ).update(status=MessageStatus.FAILED, error_code=UNCONFIRMED_ERROR, updated_at=timezone.now())
+    stale = list(
+        Message.objects.select_for_update(of=("self",), skip_locked=True)
+        .select_related("line")
+        .filter(
+            direction=Direction.OUTBOUND, status=MessageStatus.SENDING, updated_at__lt=older_than
+        )
+    )
+    now = timezone.now()
+    Message.objects.filter(pk__in=[message.pk for message in stale]).update(
+        status=MessageStatus.FAILED, error_code=UNCONFIRMED_ERROR, updated_at=now
+    )
+    for message in stale:
+        message.status, message.error_code, message.updated_at = (
+            MessageStatus.FAILED,
+            UNCONFIRMED_ERROR,
+            now,
+        )
+    if stale:
+        message_status_changed.send(sender=Message, messages=stale)
+    return len(stale)
 
 
 def _finish(message: Message, **changes) -> None:

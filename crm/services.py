@@ -11,7 +11,7 @@ from datetime import time
 from django.contrib.auth.models import AbstractBaseUser, Group
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Value
 from django.db.models.functions import Lower
 
@@ -35,6 +35,7 @@ from crm.quiet_hours import Window, states_shut_out
 from crm.roles import Role
 
 ACCOUNT_SID_SHAPE = "AC and 32 hex digits"
+DUPLICATE_PHONE = "Another contact already has this number."
 
 
 @transaction.atomic
@@ -297,7 +298,7 @@ def contact_validate(
             .exclude(pk=contact.pk if contact else None)
             .exists()
         ):
-            errors["phone"] = ["Another contact already has this number."]
+            errors["phone"] = [DUPLICATE_PHONE]
     if message := too_long(Contact, "name", name):
         errors["name"] = message
     elif any(char in name for char in "\r\n"):
@@ -321,9 +322,15 @@ def contact_has_history(contact: Contact) -> bool:
 
 @transaction.atomic
 def contact_create(*, account: Account, phone: str, name: str = "", email: str = "") -> Contact:
+    """A new contact. Two requests adding one number at once: the second is refused like any
+    duplicate (the unique constraint decides), not failed."""
     name, email = name.strip(), email.strip()
     phone = contact_validate(account=account, phone=phone, name=name, email=email)
-    return Contact.objects.create(account=account, phone=phone, name=name, email=email)
+    try:
+        with transaction.atomic():
+            return Contact.objects.create(account=account, phone=phone, name=name, email=email)
+    except IntegrityError as error:
+        raise ValidationError({"phone": [DUPLICATE_PHONE]}) from error
 
 
 @transaction.atomic

@@ -93,6 +93,8 @@ def test_an_opt_in_from_another_system_is_recorded_with_its_evidence(api, line, 
     )
     assert Consent.objects.get().status == ConsentStatus.OPTED_IN
     assert lookup(api, "+14155550166").json()["lines"][0]["status"] == "opted_in"
+    assert body["ip"] == "203.0.113.9", "the address as given, without a netmask"
+    assert body["consent_text"] == event.consent_text
 
 
 def test_a_line_may_be_named_by_its_id(api, line):
@@ -132,6 +134,9 @@ def test_an_api_opt_out_covers_every_line_when_the_account_revokes_everywhere(
     [
         ({"line": "+14155550999"}, "line"),
         ({"line": "999999"}, "line"),
+        ({"line": "²"}, "line"),
+        ({"line": "①②③"}, "line"),
+        ({"line": 99999999999999999999}, "line"),
         ({"line": ""}, "line"),
         ({"status": "maybe"}, "status"),
         ({"phone": "nope"}, "phone"),

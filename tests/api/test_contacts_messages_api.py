@@ -175,3 +175,42 @@ def test_a_retried_message_is_sent_once(api, line, outbox, committed):
     assert first.json()["id"] == again.json()["id"]
     assert len(outbox) == 1
     assert Message.objects.count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_requests_adding_one_number_at_once_get_201_and_400(account, monkeypatch):
+    import threading
+    import time
+
+    from django.db import connection
+
+    from api.models import KeyAccess
+    from api.services import api_key_create
+    from crm import services
+    from tests.api.conftest import KeyClient
+
+    secret = api_key_create(account=account, name="Sync", access=KeyAccess.READ_WRITE)[1]
+    check = services.contact_validate
+
+    def slow_check(**kwargs):
+        phone = check(**kwargs)
+        time.sleep(0.5)
+        return phone
+
+    monkeypatch.setattr(services, "contact_validate", slow_check)
+    codes = []
+
+    def post():
+        try:
+            codes.append(KeyClient(secret).post(CONTACTS, {"phone": "+14155550177"}).status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=post) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    assert sorted(codes) == [201, 400]
+    assert Contact.objects.filter(phone="+14155550177").count() == 1

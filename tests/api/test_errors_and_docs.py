@@ -2,6 +2,7 @@
 static files."""
 
 import pytest
+from django.core.management import call_command
 from django.test import override_settings
 from rest_framework.settings import api_settings
 
@@ -41,6 +42,20 @@ from api.authentication import KeyRateThrottle
             400,
         ),
         ("get", "/api/v1/consent/?phone=%00", {}, 400),
+        ("get", "/api/v1/contacts/?cursor=cD1hYmM=", {}, 404),
+        ("get", "/api/v1/contacts/?cursor=cD05OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk=", {}, 404),
+        (
+            "post",
+            "/api/v1/contacts/",
+            {"data": '{"phone": "\\ud800"}', "content_type": "application/json"},
+            400,
+        ),
+        (
+            "post",
+            "/api/v1/consent-events/",
+            {"data": '{"note": ["\\udfff"], "phone": "1"}', "content_type": "application/json"},
+            400,
+        ),
     ],
 )
 def test_errors_are_json(api, line, method, path, kwargs, status):
@@ -132,4 +147,10 @@ def test_the_upload_limit_applies_to_json(api, line):
     assert (
         api.post("/api/v1/consent-events/", body, content_type="application/json").status_code
         == 400
+    )
+
+
+def test_the_schema_is_valid_openapi_without_a_warning(tmp_path):
+    call_command(
+        "spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yml")
     )

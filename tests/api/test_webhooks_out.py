@@ -276,3 +276,112 @@ def test_a_real_worker_delivers_from_the_webhooks_queue(worker, account, contact
     wait_until(lambda: len(receiver.received) == 1)
     assert receiver.received[0].signature_ok
     wait_until(lambda: WebhookDelivery.objects.get().status == DeliveryStatus.DELIVERED)
+
+
+def test_the_address_checked_is_the_address_connected_to(account, contact, line, monkeypatch):
+    """DNS rebinding: a name that resolves to a public address for the check and to
+    127.0.0.1 afterwards still only ever reaches the public one."""
+    import socket
+
+    from api import destinations
+
+    answers = iter(["93.184.216.34", "127.0.0.1", "127.0.0.1"])
+    connected = []
+
+    def rebinding(host, port, *args, **kwargs):
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (next(answers), port))]
+
+    def refuse(address, timeout):
+        connected.append(address[0])
+        raise ConnectionRefusedError("nobody there")
+
+    monkeypatch.setattr(destinations.socket, "getaddrinfo", rebinding)
+    monkeypatch.setattr(destinations.socket, "create_connection", refuse)
+    with override_settings(WEBHOOKS_ALLOW_PRIVATE_NETWORKS=False):
+        endpoint = webhook_endpoint_create(
+            account=account, url="https://hooks.example.com/x", events=ALL_EVENTS
+        )
+        opt_out(contact, line)
+        endpoint_deliver(endpoint.pk)
+    assert connected == ["93.184.216.34"]
+    assert "ConnectionRefusedError" in WebhookDelivery.objects.get().tries.get().error
+
+
+@override_settings(WEBHOOKS_ALLOW_PRIVATE_NETWORKS=False)
+@pytest.mark.parametrize("address", ["64:ff9b::a9fe:a9fe", "2002:a9fe:a9fe::1", "::ffff:10.0.0.1"])
+def test_ipv6_addresses_that_lead_to_other_networks_are_refused(admin_client, address):
+    response = admin_client.post(
+        reverse("webhooks"), {"url": f"https://[{address}]/x", "events": ALL_EVENTS}
+    )
+    assert response.context["form"].errors["url"]
+
+
+def test_a_receiver_that_trickles_its_answer_is_cut_off(
+    account, contact, line, receiver, endpoint, monkeypatch
+):
+    from api import delivery
+
+    monkeypatch.setattr(delivery, "TOTAL_TIMEOUT", 1.0)
+    receiver.delay = 3
+    opt_out(contact, line)
+    started = time.monotonic()
+    endpoint_deliver(endpoint.pk)
+    assert time.monotonic() - started < 2.5
+    attempt = WebhookDelivery.objects.get().tries.get()
+    assert attempt.response_code is None
+    assert attempt.error
+
+
+def test_a_worker_that_lost_its_lease_records_nothing_and_leaves_the_new_lease(
+    account, contact, line, endpoint
+):
+    from api import delivery as sending
+
+    opt_out(contact, line)
+    first = sending._take_lease(endpoint.pk)
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
+        leased_until=timezone.now() - timedelta(seconds=1)
+    )
+    second = sending._take_lease(endpoint.pk)
+    assert second is not None
+    assert second != first
+    waiting = WebhookDelivery.objects.get()
+    assert not sending._renew(endpoint.pk, first)
+    assert not sending._record(endpoint, waiting, first, 200, "", 12)
+    waiting.refresh_from_db()
+    assert waiting.attempts == 0
+    assert not waiting.tries.exists()
+    assert WebhookEndpoint.objects.get(pk=endpoint.pk).lease_token == second
+    assert sending.endpoint_deliver(endpoint.pk) is False, "the lease is taken"
+
+
+def test_texts_failed_as_unconfirmed_are_announced(
+    contact, line, endpoint, receiver, clock, django_capture_on_commit_callbacks
+):
+    from conversations.models import MessageStatus
+    from conversations.sending import mark_unconfirmed, send_message
+
+    message = send_message(contact=contact, line=line, body="Lost in flight")
+    type(message).objects.filter(pk=message.pk).update(status=MessageStatus.SENDING)
+    assert mark_unconfirmed(older_than=timezone.now() + timedelta(minutes=1)) == 1
+    endpoint_deliver(endpoint.pk)
+    status = receiver.received[-1].event
+    assert status["type"] == "message.status"
+    assert status["data"]["status"] == "failed"
+    assert status["data"]["error_code"] == "unconfirmed"
+
+
+def test_switching_an_endpoint_on_does_not_send_from_the_admins_request(
+    admin_client, contact, line, endpoint, receiver
+):
+    receiver.delay = 2
+    opt_out(contact, line)
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
+        is_active=False, disabled_at=timezone.now()
+    )
+    started = time.monotonic()
+    admin_client.post(reverse("webhook-enable", args=[endpoint.pk]))
+    assert time.monotonic() - started < 1
+    assert receiver.received == []
+    deliver_due_webhooks()
+    assert receiver.types == ["consent.changed"]

@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
+from django.db import models
 
 from core.action_forms import show_on_form
 from crm.forms import SETTINGS_FIELDS
@@ -24,9 +25,14 @@ from crm.services import (
     line_validate,
 )
 
+# URLs typed without a scheme are read as https (Django 6's default, chosen now).
+URL_FIELDS_ASSUME_HTTPS = {models.URLField: {"assume_scheme": "https"}}
+
 
 class AccountScopedAdmin(admin.ModelAdmin):
     """Rows, and the choices in their forms' relations, limited to the staff user's account."""
+
+    formfield_overrides = URL_FIELDS_ASSUME_HTTPS
 
     def get_queryset(self, request):
         return self._scoped(request, super().get_queryset(request))
@@ -218,6 +224,7 @@ class LineAdmin(ActionAdmin):
 
 class ConsentEventInline(admin.TabularInline):
     model = ConsentEvent
+    formfield_overrides = URL_FIELDS_ASSUME_HTTPS
     fields = ["occurred_at", "line", "previous_status", "status", "outcome", "source", "keyword"]
     readonly_fields = fields
     extra = 0

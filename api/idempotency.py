@@ -3,10 +3,13 @@
 The key is claimed by inserting its row in the transaction that does the work, so a retry
 sent while the first is still running waits on the row's unique index and then reads the
 stored answer; the work happens once. A key reused with a different request is refused.
-Server errors are not stored: the work was rolled back and a retry may succeed.
+Server errors are not stored: the work was rolled back and a retry may succeed. Answers are
+kept for KEPT_FOR (beat prunes older ones, `idempotent_requests_prune`): a key sent again after
+that is a new request.
 """
 
 import hashlib
+from datetime import timedelta
 from functools import wraps
 
 from django.db import transaction
@@ -16,6 +19,7 @@ from rest_framework.response import Response
 from api.models import IdempotentRequest
 
 HEADER = "Idempotency-Key"
+KEPT_FOR = timedelta(days=7)
 MAX_KEY_LENGTH = 255
 
 

@@ -14,6 +14,7 @@ from api.keys import key_hash, new_key, visible_prefix
 from api.models import (
     ApiKey,
     DeliveryStatus,
+    IdempotentRequest,
     KeyAccess,
     WebhookDelivery,
     WebhookEndpoint,
@@ -113,6 +114,12 @@ def api_message_send(
     if line.account_id != api_key.account_id:
         raise ValidationError({"line": ["No line of this account has this number or id."]})
     return send_new_message(line=line, body=body, sent_by=None, phone=to, send_at=send_at)
+
+
+def idempotent_requests_prune(*, older_than: datetime) -> int:
+    """Forget the answers to requests older than `older_than`; how many were forgotten."""
+    deleted, _ = IdempotentRequest.objects.filter(created_at__lt=older_than).delete()
+    return deleted
 
 
 def webhook_endpoint_validate(*, url: str, events: list[str], description: str = "") -> str:

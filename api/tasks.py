@@ -2,9 +2,11 @@
 slow receiver never delays the processing of texts."""
 
 from celery import shared_task
+from django.utils import timezone
 
 from api.delivery import endpoint_deliver, endpoints_due
-from api.services import DELIVER_TASK
+from api.idempotency import KEPT_FOR
+from api.services import DELIVER_TASK, idempotent_requests_prune
 from core.queueing import in_process, publish
 
 
@@ -12,6 +14,12 @@ from core.queueing import in_process, publish
 def deliver_webhooks(endpoint_id: int) -> None:
     if endpoint_deliver(endpoint_id):
         publish(DELIVER_TASK, endpoint_id)
+
+
+@shared_task(name="api.tasks.prune_idempotent_requests")
+def prune_idempotent_requests() -> None:
+    """Periodic: answers to Idempotency-Keys are kept for a week."""
+    idempotent_requests_prune(older_than=timezone.now() - KEPT_FOR)
 
 
 @shared_task(name="api.tasks.deliver_due_webhooks")

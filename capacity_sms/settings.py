@@ -225,6 +225,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "api.tasks.deliver_due_webhooks",
         "schedule": 15.0,
     },
+    "prune-idempotent-requests": {
+        "task": "api.tasks.prune_idempotent_requests",
+        "schedule": 3600.0,
+    },
     "sweep-stalled-imports": {
         "task": "crm.tasks.sweep_stalled_imports",
         "schedule": 60.0,

@@ -193,6 +193,23 @@ def test_a_retry_with_the_same_idempotency_key_gets_the_first_answer(
     assert ConsentEvent.objects.filter(source=ConsentSource.API).count() == 1
 
 
+def test_an_idempotency_key_is_remembered_for_a_week(api, line, clock):
+    from api.tasks import prune_idempotent_requests
+
+    clock.set(timezone.now())
+    body = {"phone": "+12025550143", "line": line.number, "status": "opted_out"}
+    api.post(EVENTS, body, headers={"Idempotency-Key": "weekly"})
+    clock.advance(timedelta(days=6))
+    prune_idempotent_requests()
+    assert api.post(EVENTS, body, headers={"Idempotency-Key": "weekly"})["Idempotent-Replayed"]
+    clock.advance(timedelta(days=2))
+    prune_idempotent_requests()
+    again = api.post(EVENTS, body, headers={"Idempotency-Key": "weekly"})
+    assert again.status_code == 201
+    assert "Idempotent-Replayed" not in again
+    assert ConsentEvent.objects.count() == 2
+
+
 def test_idempotency_keys_belong_to_their_api_key(api, other_api, line, other_line):
     assert (
         opt(api, "opted_out", line=line.number, headers={"Idempotency-Key": "k1"}).status_code

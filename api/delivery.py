@@ -29,6 +29,7 @@ from api.signing import SIGNATURE_HEADER, sign
 logger = logging.getLogger(__name__)
 
 RETRY_FOR = timedelta(hours=24)
+DELIVERY_LOG_KEPT_FOR = timedelta(days=30)
 DISABLE_AFTER = timedelta(hours=24)
 FIRST_RETRY = timedelta(seconds=30)
 LONGEST_WAIT = timedelta(hours=1)

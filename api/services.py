@@ -122,6 +122,16 @@ def idempotent_requests_prune(*, older_than: datetime) -> int:
     return deleted
 
 
+def webhook_deliveries_prune(*, older_than: datetime) -> int:
+    """Forget deliveries settled (delivered or given up) before `older_than`, with their
+    tries; pending ones stay whatever their age. How many were forgotten."""
+    settled = WebhookDelivery.objects.filter(created_at__lt=older_than).exclude(
+        status=DeliveryStatus.PENDING
+    )
+    _, deleted = settled.delete()
+    return deleted.get(WebhookDelivery._meta.label, 0)
+
+
 def webhook_endpoint_validate(*, url: str, events: list[str], description: str = "") -> str:
     """The rules of an endpoint; returns its events as stored (comma-separated, in order)."""
     errors: dict[str, list[str]] = {}

@@ -4,9 +4,9 @@ slow receiver never delays the processing of texts."""
 from celery import shared_task
 from django.utils import timezone
 
-from api.delivery import endpoint_deliver, endpoints_due
+from api.delivery import DELIVERY_LOG_KEPT_FOR, endpoint_deliver, endpoints_due
 from api.idempotency import KEPT_FOR
-from api.services import DELIVER_TASK, idempotent_requests_prune
+from api.services import DELIVER_TASK, idempotent_requests_prune, webhook_deliveries_prune
 from core.queueing import in_process, publish
 
 
@@ -18,8 +18,11 @@ def deliver_webhooks(endpoint_id: int) -> None:
 
 @shared_task(name="api.tasks.prune_idempotent_requests")
 def prune_idempotent_requests() -> None:
-    """Periodic: answers to Idempotency-Keys are kept for a week."""
-    idempotent_requests_prune(older_than=timezone.now() - KEPT_FOR)
+    """Periodic: answers to Idempotency-Keys are kept for a week, the log of settled webhook
+    deliveries for a month."""
+    now = timezone.now()
+    idempotent_requests_prune(older_than=now - KEPT_FOR)
+    webhook_deliveries_prune(older_than=now - DELIVERY_LOG_KEPT_FOR)
 
 
 @shared_task(name="api.tasks.deliver_due_webhooks")

@@ -192,6 +192,28 @@ def test_resend_sends_the_same_event_again(admin_client, contact, line, endpoint
     assert delivery.tries.count() == 2
 
 
+def test_the_log_keeps_settled_deliveries_for_a_month_and_pending_ones_for_ever(
+    account, contact, line, endpoint, receiver, clock
+):
+    from api.tasks import prune_idempotent_requests
+
+    clock.set(timezone.now())
+    opt_out(contact, line)
+    endpoint_deliver(endpoint.pk)
+    receiver.answers = [500] * 10
+    opt_out(Contact.objects.create(account=account, phone="+12025550188"), line)
+    endpoint_deliver(endpoint.pk)
+    clock.advance(timedelta(days=29))
+    prune_idempotent_requests()
+    assert WebhookDelivery.objects.count() == 2
+    clock.advance(timedelta(days=2))
+    prune_idempotent_requests()
+    assert list(WebhookDelivery.objects.values_list("status", flat=True)) == ["pending"]
+    WebhookDelivery.objects.update(status=DeliveryStatus.FAILED)
+    prune_idempotent_requests()
+    assert not WebhookDelivery.objects.exists()
+
+
 def test_signatures_are_checked_against_body_secret_and_age():
     body = b'{"type":"consent.changed"}'
     now = int(time.time())

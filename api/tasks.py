@@ -16,8 +16,8 @@ def deliver_webhooks(endpoint_id: int) -> None:
         publish(DELIVER_TASK, endpoint_id)
 
 
-@shared_task(name="api.tasks.prune_idempotent_requests")
-def prune_idempotent_requests() -> None:
+@shared_task(name="api.tasks.prune_old_api_records")
+def prune_old_api_records() -> None:
     """Periodic: answers to Idempotency-Keys are kept for a week, the log of settled webhook
     deliveries for a month."""
     now = timezone.now()

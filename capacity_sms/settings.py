@@ -225,8 +225,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "api.tasks.deliver_due_webhooks",
         "schedule": 15.0,
     },
-    "prune-idempotent-requests": {
-        "task": "api.tasks.prune_idempotent_requests",
+    "prune-old-api-records": {
+        "task": "api.tasks.prune_old_api_records",
         "schedule": 3600.0,
     },
     "sweep-stalled-imports": {

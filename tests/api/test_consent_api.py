@@ -194,16 +194,16 @@ def test_a_retry_with_the_same_idempotency_key_gets_the_first_answer(
 
 
 def test_an_idempotency_key_is_remembered_for_a_week(api, line, clock):
-    from api.tasks import prune_idempotent_requests
+    from api.tasks import prune_old_api_records
 
     clock.set(timezone.now())
     body = {"phone": "+12025550143", "line": line.number, "status": "opted_out"}
     api.post(EVENTS, body, headers={"Idempotency-Key": "weekly"})
     clock.advance(timedelta(days=6))
-    prune_idempotent_requests()
+    prune_old_api_records()
     assert api.post(EVENTS, body, headers={"Idempotency-Key": "weekly"})["Idempotent-Replayed"]
     clock.advance(timedelta(days=2))
-    prune_idempotent_requests()
+    prune_old_api_records()
     again = api.post(EVENTS, body, headers={"Idempotency-Key": "weekly"})
     assert again.status_code == 201
     assert "Idempotent-Replayed" not in again

@@ -195,7 +195,7 @@ def test_resend_sends_the_same_event_again(admin_client, contact, line, endpoint
 def test_the_log_keeps_settled_deliveries_for_a_month_and_pending_ones_for_ever(
     account, contact, line, endpoint, receiver, clock
 ):
-    from api.tasks import prune_idempotent_requests
+    from api.tasks import prune_old_api_records
 
     clock.set(timezone.now())
     opt_out(contact, line)
@@ -204,13 +204,13 @@ def test_the_log_keeps_settled_deliveries_for_a_month_and_pending_ones_for_ever(
     opt_out(Contact.objects.create(account=account, phone="+12025550188"), line)
     endpoint_deliver(endpoint.pk)
     clock.advance(timedelta(days=29))
-    prune_idempotent_requests()
+    prune_old_api_records()
     assert WebhookDelivery.objects.count() == 2
     clock.advance(timedelta(days=2))
-    prune_idempotent_requests()
+    prune_old_api_records()
     assert list(WebhookDelivery.objects.values_list("status", flat=True)) == ["pending"]
     WebhookDelivery.objects.update(status=DeliveryStatus.FAILED)
-    prune_idempotent_requests()
+    prune_old_api_records()
     assert not WebhookDelivery.objects.exists()
 
 

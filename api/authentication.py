@@ -8,6 +8,7 @@ from rest_framework import authentication, exceptions, permissions, throttling
 
 from api.keys import key_hash
 from api.models import ApiKey
+from core.ratelimit import API_KEY_FAILURES, client_address
 
 logger = logging.getLogger(__name__)
 
@@ -48,23 +49,33 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         if not header or header[0].lower() != self.keyword.lower().encode():
             return None
         if len(header) != 2:
-            raise exceptions.AuthenticationFailed("Send the key as `Authorization: Bearer <key>`.")
+            raise _refusal(request, "Send the key as `Authorization: Bearer <key>`.")
         try:
             key = header[1].decode("ascii")
         except UnicodeDecodeError as error:
-            raise exceptions.AuthenticationFailed("This key is not valid.") from error
+            raise _refusal(request) from error
         api_key = (
             ApiKey.objects.select_related("account")
             .filter(key_hash=key_hash(key), revoked_at__isnull=True)
             .first()
         )
         if api_key is None:
-            raise exceptions.AuthenticationFailed("This key is not valid or has been revoked.")
+            raise _refusal(request)
         _note_use(api_key)
         return KeyUser(api_key), api_key
 
     def authenticate_header(self, request) -> str:
         return self.keyword
+
+
+def _refusal(request, detail: str = "This key is not valid or has been revoked."):
+    """401 for a key that is not valid; 429 once the client has sent too many (a valid key
+    always goes through: only failures are counted)."""
+    if API_KEY_FAILURES.record(client_address(request)) > API_KEY_FAILURES.limit:
+        return exceptions.Throttled(
+            wait=API_KEY_FAILURES.window_seconds, detail="Too many requests with a bad key."
+        )
+    return exceptions.AuthenticationFailed(detail)
 
 
 def _note_use(api_key: ApiKey) -> None:

@@ -243,6 +243,7 @@ CELERY_TASK_ROUTES = {"api.tasks.deliver_webhooks": {"queue": "webhooks"}}
 
 LOGIN_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", 10))
 WEBHOOK_SIGNATURE_FAILURE_LIMIT = int(os.environ.get("WEBHOOK_SIGNATURE_FAILURE_LIMIT", 20))
+API_KEY_FAILURE_LIMIT = int(os.environ.get("API_KEY_FAILURE_LIMIT", 20))
 # How many proxies in front of the app append to X-Forwarded-For (see ratelimit.client_address).
 TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", 0))
 

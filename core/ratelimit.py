@@ -1,4 +1,5 @@
-"""Limits on failed attempts per client address: wrong passwords, bad webhook signatures.
+"""Limits on failed attempts per client address: wrong passwords, bad webhook signatures,
+API keys that are not valid.
 
 Only failures are counted, and a limit only ever turns a failure into a 429: a correct
 login before the limit, or a validly signed webhook at any time, always goes through, so a
@@ -96,3 +97,4 @@ LOGIN_FAILURES = FailureLimit("login", settings.LOGIN_FAILURE_LIMIT, 15 * 60, fa
 WEBHOOK_SIGNATURE_FAILURES = FailureLimit(
     "webhook-signature", settings.WEBHOOK_SIGNATURE_FAILURE_LIMIT, 10 * 60, fail_open=False
 )
+API_KEY_FAILURES = FailureLimit("api-key", settings.API_KEY_FAILURE_LIMIT, 10 * 60, fail_open=False)

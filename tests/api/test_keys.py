@@ -77,6 +77,23 @@ def test_requests_without_a_valid_key_are_401_json(client, line, header):
     assert response["WWW-Authenticate"] == "Bearer"
 
 
+def test_a_client_sending_bad_keys_is_held_off_but_a_good_key_still_goes(
+    client, api, line, settings
+):
+    from core.ratelimit import API_KEY_FAILURES
+
+    answers = [
+        client.get(LINES, HTTP_AUTHORIZATION=f"Bearer csk_guess{n}").status_code
+        for n in range(API_KEY_FAILURES.limit + 2)
+    ]
+    assert answers[: API_KEY_FAILURES.limit] == [401] * API_KEY_FAILURES.limit
+    assert answers[-2:] == [429, 429]
+    limited = client.get(LINES, HTTP_AUTHORIZATION="Bearer csk_again")
+    assert limited.json()["code"] == "throttled"
+    assert "Retry-After" in limited
+    assert api.get(LINES).status_code == 200
+
+
 def test_a_session_is_not_a_key(admin_client, line):
     assert admin_client.get(LINES).status_code == 401
 

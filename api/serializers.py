@@ -177,7 +177,10 @@ class ContactQuerySerializer(serializers.Serializer):
 
 class MessageSerializer(serializers.ModelSerializer):
     line = serializers.CharField(source="line.number")
-    to = serializers.CharField(source="remote_number", help_text="The contact's number.")
+    phone = serializers.CharField(
+        source="remote_number",
+        help_text="The contact's number: whom an outbound text goes to, who sent an inbound one.",
+    )
 
     class Meta:
         model = Message
@@ -186,7 +189,7 @@ class MessageSerializer(serializers.ModelSerializer):
             "line",
             "line_id",
             "contact_id",
-            "to",
+            "phone",
             "direction",
             "body",
             "status",

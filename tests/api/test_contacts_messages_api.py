@@ -69,7 +69,8 @@ def test_a_message_is_queued_and_handed_over_through_the_gate(api, line, outbox,
     assert response.status_code == 201, response.json()
     body = response.json()
     message = Message.objects.get(pk=body["id"])
-    assert body["to"] == "+12025550160"
+    assert body["phone"] == "+12025550160"
+    assert body["direction"] == "outbound"
     assert body["line"] == line.number
     assert message.contact.phone == "+12025550160"
     assert message.sent_by is None

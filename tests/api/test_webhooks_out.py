@@ -70,7 +70,10 @@ def test_an_admin_registers_an_endpoint_and_a_stop_reaches_it_signed(
     assert changed["data"]["line"] == line.number
     assert changed["data"]["source"] == "keyword"
     assert receiver.received[0].headers["Capacity-Event-Id"] == changed["id"]
-    assert receiver.received[1].event["data"]["body"] == "STOP"
+    received = receiver.received[1].event["data"]
+    assert received["body"] == "STOP"
+    assert received["direction"] == "inbound"
+    assert received["phone"] == "+12025550143"
     log = admin_client.get(reverse("webhook", args=[endpoint.pk])).content.decode()
     assert "HTTP 200" in log
     assert "consent.changed" in log

@@ -164,7 +164,11 @@ def _record(
     error: str,
     ms: int,
 ) -> bool:
-    held = WebhookEndpoint.objects.select_for_update().filter(pk=endpoint.pk, lease_token=lease)
+    # FOR NO KEY UPDATE: it must not wait for transactions that are queueing deliveries for
+    # the endpoint (their foreign keys take a KEY SHARE lock on its row).
+    held = WebhookEndpoint.objects.select_for_update(no_key=True).filter(
+        pk=endpoint.pk, lease_token=lease
+    )
     if not held.exists():
         return False
     now = timezone.now()

@@ -20,9 +20,12 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
-# IPv6 prefixes that carry an IPv4 address to another network (NAT64, 6to4): what they reach
-# cannot be told from the address, so they are refused.
-TRANSLATED = [ipaddress.ip_network(net) for net in ("64:ff9b::/96", "64:ff9b:1::/48", "2002::/16")]
+# IPv6 prefixes that carry an IPv4 address (NAT64, 6to4, IPv4-compatible, IPv4-translated):
+# what they reach cannot be told from the address, so they are refused.
+TRANSLATED = [
+    ipaddress.ip_network(net)
+    for net in ("64:ff9b::/96", "64:ff9b:1::/48", "2002::/16", "::/96", "::ffff:0:0:0/96")
+]
 
 
 class UnsafeDestination(Exception):
@@ -36,6 +39,10 @@ def url_problem(url: str) -> str:
     except ValidationError:
         return "Enter a full URL, like https://example.com/hooks/capacity."
     parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018 (reading it checks it)
+    except ValueError:
+        return "The port must be a number from 1 to 65535."
     if parts.scheme != "https" and not settings.WEBHOOKS_ALLOW_HTTP:
         return "Use an https:// URL: events carry your contacts' numbers."
     if parts.username or parts.password:
@@ -49,56 +56,78 @@ def url_problem(url: str) -> str:
     return ""
 
 
-def resolve(url: str) -> str:
-    """The address to connect to for the URL's host; UnsafeDestination unless every address
-    the host resolves to is public (or private networks are allowed)."""
+def resolve(url: str) -> list[str]:
+    """The addresses to connect to for the URL's host, in the resolver's order;
+    UnsafeDestination unless every one is public (or private networks are allowed)."""
     parts = urlsplit(url)
     try:
         infos = socket.getaddrinfo(parts.hostname, parts.port or 443, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError) as error:
+    except (OSError, UnicodeError, ValueError) as error:
         raise UnsafeDestination(f"The host name does not resolve: {error}") from error
     addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
     if not settings.WEBHOOKS_ALLOW_PRIVATE_NETWORKS:
         for address in addresses:
             if not _public(address):
                 raise UnsafeDestination(f"The host resolves to a private address ({address}).")
-    return str(addresses[0])
+    return [str(address) for address in addresses]
 
 
 def post(
     url: str, body: bytes, headers: dict, *, connect_timeout: float, total_timeout: float
 ) -> int:
-    """POST to the URL's host at `address` (from `resolve`), within `total_timeout` seconds
+    """POST to the URL's host at an address `resolve` checked, within `total_timeout` seconds
     however slowly the receiver answers; the response's status code. Redirects are not
     followed. Raises OSError or http.client.HTTPException when there is no answer."""
     parts = urlsplit(url)
-    address = resolve(url)
     secure = parts.scheme == "https"
     port = parts.port or (443 if secure else 80)
-    sock = socket.create_connection((address, port), timeout=connect_timeout)
-    current = [sock]
+    sock = _connect(resolve(url), port, connect_timeout)
+    cutter = _Cutter(sock)
     # A receiver trickling its answer byte by byte still ends here.
-    deadline = threading.Timer(total_timeout, _cut, args=[current])
+    deadline = threading.Timer(total_timeout, cutter.cut)
     deadline.start()
     try:
         if secure:
             sock = ssl.create_default_context().wrap_socket(sock, server_hostname=parts.hostname)
-            current[0] = sock
+            cutter.sock = sock
         sock.settimeout(total_timeout)
         connection_class = http.client.HTTPSConnection if secure else http.client.HTTPConnection
         connection = connection_class(parts.hostname, port)
         connection.sock = sock
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         connection.request("POST", path, body=body, headers=headers)
-        return connection.getresponse().status
+        status = connection.getresponse().status
     finally:
         deadline.cancel()
         sock.close()
+    if cutter.done:
+        raise TimeoutError(f"No whole answer within {total_timeout:g} s.")
+    return status
 
 
-def _cut(current: list[socket.socket]) -> None:
-    with contextlib.suppress(OSError):
-        current[0].shutdown(socket.SHUT_RDWR)
+def _connect(addresses: list[str], port: int, timeout: float) -> socket.socket:
+    """A connection to the first of the addresses that answers (say, IPv4 when IPv6 is
+    broken), as a browser would."""
+    failure: OSError | None = None
+    for address in addresses:
+        try:
+            return socket.create_connection((address, port), timeout=timeout)
+        except OSError as error:
+            failure = error
+    raise failure or OSError("The host has no address.")
+
+
+class _Cutter:
+    """Ends a connection from another thread when its time is up, and says it did."""
+
+    def __init__(self, sock: socket.socket):
+        self.sock = sock
+        self.done = False
+
+    def cut(self) -> None:
+        self.done = True
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)
 
 
 def _public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:

@@ -1,6 +1,8 @@
 """Celery tasks of the API app: sending webhooks, on their own queue (`webhooks`) so that a
 slow receiver never delays the processing of texts."""
 
+import logging
+
 from celery import shared_task
 from django.utils import timezone
 
@@ -8,6 +10,8 @@ from api.delivery import DELIVERY_LOG_KEPT_FOR, endpoint_deliver, endpoints_due
 from api.idempotency import KEPT_FOR
 from api.services import DELIVER_TASK, idempotent_requests_prune, webhook_deliveries_prune
 from core.queueing import in_process, publish
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(name=DELIVER_TASK, acks_late=True)
@@ -31,7 +35,11 @@ def deliver_due_webhooks() -> None:
 
     In-process (no broker) this is where webhooks are sent, outside any request."""
     for endpoint_id in endpoints_due():
-        if in_process():
-            endpoint_deliver(endpoint_id)
-        else:
+        if not in_process():
             publish(DELIVER_TASK, endpoint_id)
+            continue
+        try:
+            endpoint_deliver(endpoint_id)
+        except Exception:
+            # One endpoint's failure must not keep the others waiting.
+            logger.exception("Webhooks to endpoint %s failed", endpoint_id)

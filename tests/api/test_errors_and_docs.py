@@ -78,6 +78,13 @@ def test_an_error_inside_a_view_is_a_json_500_that_changes_nothing(api, line, mo
     assert response.json()["code"] == "error"
 
 
+@pytest.mark.parametrize("depth", [400, 100_000])
+def test_a_deeply_nested_body_is_a_400(api, line, depth):
+    body = '{"a":' * depth + "1" + "}" * depth
+    response = api.post("/api/v1/consent-events/", body, content_type="application/json")
+    assert response.status_code == 400
+
+
 def test_an_oversized_body_is_a_400(api, line):
     body = '{"note": "' + "x" * (3 * 1024 * 1024) + '"}'
     response = api.post("/api/v1/consent-events/", body, content_type="application/json")

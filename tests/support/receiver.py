@@ -23,11 +23,13 @@ class Received:
 
 @dataclass
 class Receiver:
-    """`answers` are the status codes to give, in turn (then 200); `delay` seconds before each."""
+    """`answers` are the status codes to give, in turn (then 200); `delay` seconds before each;
+    `trickle` seconds of an answer sent a byte every 0.1 s (the status line, then a header)."""
 
     secret: str = ""
     answers: list[int] = field(default_factory=list)
     delay: float = 0.0
+    trickle: float = 0.0
     received: list[Received] = field(default_factory=list)
 
     def start(self) -> "Receiver":
@@ -43,9 +45,23 @@ class Receiver:
                     ok = False
                 receiver.received.append(Received(dict(self.headers), body, ok))
                 time.sleep(receiver.delay)
+                if receiver.trickle:
+                    self._trickle(receiver.trickle)
+                    return
                 code = receiver.answers.pop(0) if receiver.answers else 200
                 self.send_response(code if ok else 400)
                 self.end_headers()
+
+            def _trickle(self, seconds: float) -> None:
+                self.wfile.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+                ends = time.monotonic() + seconds
+                try:
+                    while time.monotonic() < ends:
+                        self.wfile.write(b"z")
+                        self.wfile.flush()
+                        time.sleep(0.1)
+                except OSError:
+                    pass  # the client hung up: what the test wants
 
             def log_message(self, *args):
                 pass

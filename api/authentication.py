@@ -28,7 +28,6 @@ class KeyUser:
 
     def __init__(self, key: ApiKey):
         self.key = key
-        self.account = key.account
         self.pk = None
 
     def has_perm(self, perm: str, obj=None) -> bool:

@@ -55,10 +55,6 @@ class ApiKey(models.Model):
         return f"{self.name} ({self.prefix}…)"
 
     @property
-    def is_active(self) -> bool:
-        return self.revoked_at is None
-
-    @property
     def can_write(self) -> bool:
         return self.access == KeyAccess.READ_WRITE
 
@@ -202,7 +198,3 @@ class WebhookAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.attempted_at:%Y-%m-%d %H:%M:%S} {self.response_code or self.error}"
-
-    @property
-    def succeeded(self) -> bool:
-        return self.response_code is not None and 200 <= self.response_code < 300

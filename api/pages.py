@@ -1,13 +1,9 @@
 """Settings > API keys and Settings > Webhooks, for admins."""
 
-from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import OuterRef, Subquery
-from django.shortcuts import redirect
 from django.urls import reverse
-from django.views import View
 from django.views.generic import FormView
-from django.views.generic.detail import SingleObjectMixin
 
 from api.forms import ApiKeyForm, WebhookEndpointForm
 from api.models import ApiKey, WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -20,7 +16,7 @@ from api.services import (
     webhook_endpoint_enable,
     webhook_endpoint_update,
 )
-from core.action_forms import ActionFormMixin, ObjectActionFormMixin
+from core.action_forms import ActionFormMixin, ObjectActionFormMixin, ObjectButtonView
 from core.pagination import page_of
 from crm.roles import MANAGE_ACCOUNT, perm
 from crm.scoping import AccountPermissionMixin
@@ -61,13 +57,15 @@ class ApiKeyListView(AdminMixin, ActionFormMixin, FormView):
         return reverse("api-keys")
 
 
-class ApiKeyRevokeView(AdminMixin, SingleObjectMixin, View):
+class ApiKeyRevokeView(AdminMixin, ObjectButtonView):
     model = ApiKey
 
-    def post(self, request, pk: int):
-        api_key = api_key_revoke(api_key=self.get_object())
-        messages.success(request, f"Key “{api_key.name}” revoked: it no longer works.")
-        return redirect("api-keys")
+    def act(self, api_key: ApiKey) -> str:
+        api_key_revoke(api_key=api_key)
+        return f"Key “{api_key.name}” revoked: it no longer works."
+
+    def next_url(self, api_key: ApiKey) -> str:
+        return reverse("api-keys")
 
 
 class WebhookListView(AdminMixin, ActionFormMixin, FormView):
@@ -132,20 +130,10 @@ class WebhookDetailView(AdminMixin, ObjectActionFormMixin, ActionFormMixin, Form
         return reverse("webhook", args=[self.object.pk])
 
 
-class WebhookActionView(AdminMixin, SingleObjectMixin, View):
-    """A button on an endpoint's page: `act(endpoint)` runs the action and says what it did."""
+class WebhookActionView(AdminMixin, ObjectButtonView):
+    """A button on an endpoint's page."""
 
     model = WebhookEndpoint
-
-    def post(self, request, pk: int, **kwargs):
-        endpoint = self.get_object()
-        try:
-            done = self.act(endpoint, **kwargs)
-        except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
-        else:
-            messages.success(request, done)
-        return redirect(self.next_url(endpoint))
 
     def next_url(self, endpoint: WebhookEndpoint) -> str:
         return reverse("webhook", args=[endpoint.pk])

@@ -85,8 +85,7 @@ def api_consent_record(
     The engine keeps its rule: an opt-in from the API never lifts an opt-out (the event is
     recorded, refused). The contact is created for a number not seen before.
     """
-    if line.account_id != api_key.account_id:
-        raise ValidationError({"line": ["No line of this account has this number or id."]})
+    _check_line(api_key, line)
     if occurred_at is not None and occurred_at > timezone.now() + CLOCK_SLACK:
         raise ValidationError({"occurred_at": ["This time is in the future."]})
     with transaction.atomic():
@@ -111,8 +110,7 @@ def api_message_send(
 ) -> Message:
     """A text from another system, through the one gate (raises SendBlocked, stored blocked,
     when it refuses). A new number becomes a contact."""
-    if line.account_id != api_key.account_id:
-        raise ValidationError({"line": ["No line of this account has this number or id."]})
+    _check_line(api_key, line)
     return send_new_message(line=line, body=body, sent_by=None, phone=to, send_at=send_at)
 
 
@@ -130,6 +128,11 @@ def webhook_deliveries_prune(*, older_than: datetime) -> int:
     )
     _, deleted = settled.delete()
     return deleted.get(WebhookDelivery._meta.label, 0)
+
+
+def _check_line(api_key: ApiKey, line: Line) -> None:
+    if line.account_id != api_key.account_id:
+        raise ValidationError({"line": ["No line of this account has this number or id."]})
 
 
 def webhook_endpoint_validate(*, url: str, events: list[str], description: str = "") -> str:

@@ -73,6 +73,13 @@ class AccountApiView:
     def account(self):
         return self.request.auth.account
 
+    def parsed(self, serializer_class, data) -> dict:
+        """The request's data read by the serializer (400 with its field errors if it cannot
+        be), lines looked up in the key's account."""
+        serializer = serializer_class(data=data, context={"account": self.account})
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
 
 class LineList(AccountApiView, generics.ListAPIView):
     """The account's lines."""
@@ -95,9 +102,8 @@ class ConsentLookupView(AccountApiView, APIView):
         summary="May I text this number? Its status on every line.",
     )
     def get(self, request):
-        query = ConsentQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        lookup = consent_lookup(account=self.account, phone=query.validated_data["phone"])
+        query = self.parsed(ConsentQuerySerializer, request.query_params)
+        lookup = consent_lookup(account=self.account, phone=query["phone"])
         return Response(
             {
                 "phone": lookup.phone,
@@ -124,15 +130,12 @@ class ConsentEvents(AccountApiView, APIView):
         summary="The change feed: every consent event in recording order.",
     )
     def get(self, request):
-        query = FeedQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
+        query = self.parsed(FeedQuerySerializer, request.query_params)
         try:
-            position = Position.of(query.validated_data.get("after"))
+            position = Position.of(query.get("after"))
         except BadCursor as error:
             raise BadRequest({"after": [str(error)]}) from error
-        page = consent_events_after(
-            account=self.account, position=position, limit=query.validated_data["limit"]
-        )
+        page = consent_events_after(account=self.account, position=position, limit=query["limit"])
         # The events are JSON already (api.representations): joined, not parsed and encoded.
         body = "".join(
             [
@@ -163,9 +166,7 @@ class ConsentEvents(AccountApiView, APIView):
     )
     @idempotent
     def post(self, request):
-        given = ConsentEventCreateSerializer(data=request.data, context={"account": self.account})
-        given.is_valid(raise_exception=True)
-        data = given.validated_data
+        data = self.parsed(ConsentEventCreateSerializer, request.data)
         event = api_consent_record(
             api_key=request.auth,
             phone=data["phone"],
@@ -230,9 +231,8 @@ class ContactViewSet(
             return Contact.objects.none()
         contacts = Contact.objects.for_account(self.account)
         if self.action == "list":
-            query = ContactQuerySerializer(data=self.request.query_params)
-            query.is_valid(raise_exception=True)
-            if phone := query.validated_data.get("phone"):
+            query = self.parsed(ContactQuerySerializer, self.request.query_params)
+            if phone := query.get("phone"):
                 contacts = contacts.filter(phone=phone)
         return contacts
 
@@ -297,9 +297,7 @@ class MessageCreate(AccountApiView, APIView):
     )
     @idempotent
     def post(self, request):
-        given = MessageCreateSerializer(data=request.data, context={"account": self.account})
-        given.is_valid(raise_exception=True)
-        data = given.validated_data
+        data = self.parsed(MessageCreateSerializer, request.data)
         try:
             message = api_message_send(
                 api_key=request.auth,

@@ -1,8 +1,6 @@
-from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.views import View
@@ -18,7 +16,7 @@ from broadcasts.services import (
     broadcast_confirm,
     broadcast_create,
 )
-from core.action_forms import ActionFormMixin
+from core.action_forms import ActionFormMixin, ObjectButtonView
 from core.csv_download import csv_download
 from core.htmx import FragmentForHtmxMixin
 from crm.roles import SEND_BROADCASTS, WORK_CONVERSATIONS, perm
@@ -119,20 +117,13 @@ class BroadcastDetailView(FragmentForHtmxMixin, BroadcastsMixin, DetailView):
         return response
 
 
-class BroadcastActionView(BroadcastsMixin, View):
+class BroadcastActionView(BroadcastsMixin, ObjectButtonView):
     """A POST that confirms or cancels; the outcome shows on the broadcast's page."""
 
     permission_required = perm(SEND_BROADCASTS)
 
-    def post(self, request, pk: int):
-        broadcast = get_object_or_404(self.get_queryset(), pk=pk)
-        try:
-            done = self.act(broadcast)
-        except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
-        else:
-            messages.success(request, done)
-        return redirect("broadcast", pk=pk)
+    def next_url(self, broadcast: Broadcast) -> str:
+        return reverse("broadcast", args=[broadcast.pk])
 
 
 class BroadcastConfirmView(BroadcastActionView):

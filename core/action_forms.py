@@ -10,6 +10,8 @@ from django.contrib import messages
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.forms import BaseForm
 from django.http import HttpResponseRedirect
+from django.shortcuts import redirect
+from django.views import View
 from django.views.generic.detail import SingleObjectMixin
 
 
@@ -54,3 +56,26 @@ class ObjectActionFormMixin(SingleObjectMixin):
     def post(self, request, *args, **kwargs):
         self.object = self.get_object()
         return super().post(request, *args, **kwargs)
+
+
+class ObjectButtonView(SingleObjectMixin, View):
+    """A button on an object's page (POST only): `act(obj, **url_kwargs)` runs the action and
+    says what it did, shown on `next_url(obj)`; a refusal (ValidationError) shows there as an
+    error. Put the view's scoping mixin first, for its `get_queryset`."""
+
+    def post(self, request, *args, **kwargs):
+        obj = self.get_object()
+        extra = {name: value for name, value in kwargs.items() if name != self.pk_url_kwarg}
+        try:
+            done = self.act(obj, **extra)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, done)
+        return redirect(self.next_url(obj))
+
+    def act(self, obj, **kwargs) -> str:
+        raise NotImplementedError
+
+    def next_url(self, obj) -> str:
+        raise NotImplementedError

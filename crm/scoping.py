@@ -9,6 +9,8 @@ from django.db import models
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
+from crm.roles import MANAGE_ACCOUNT, perm
+
 
 class AccountScopedQuerySet(models.QuerySet):
     """A queryset that knows the lookup path from its model to the owning account."""
@@ -29,8 +31,6 @@ def account_of(user):
 
 def managed_account(request):
     """The request's account when its user administers it (for admins' banners), else None."""
-    from crm.roles import MANAGE_ACCOUNT, perm
-
     user = getattr(request, "user", None)
     account = getattr(request, "account", None)
     if user and user.is_authenticated and account and user.has_perm(perm(MANAGE_ACCOUNT)):

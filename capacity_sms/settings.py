@@ -233,6 +233,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "crm.tasks.sweep_stalled_imports",
         "schedule": 60.0,
     },
+    # The consent log's daily anchors (crm.ledger), and a nightly recomputation of it all.
+    "anchor-consent-logs": {
+        "task": "crm.tasks.anchor_consent_logs",
+        "schedule": 3600.0,
+    },
+    "verify-consent-logs": {
+        "task": "crm.tasks.verify_consent_logs",
+        "schedule": 86400.0,
+    },
 }
 
 # Failed attempts allowed per client address before 429: wrong passwords in 15 minutes, and

@@ -142,8 +142,10 @@ def process_inbound(message_id: int) -> Message | None:
         decision = decide_for_line(line, message.body, message.opt_out_type)
         changed = _apply(decision, message, contact, line)
         if decision.action == Action.FLAG:
+            if conversation.flagged_message_id is None:
+                conversation.flagged_since = message.occurred_at
             conversation.flagged_message = message
-            conversation.save(update_fields=["flagged_message"])
+            conversation.save(update_fields=["flagged_message", "flagged_since"])
         message.contact = contact
         message.status = MessageStatus.PROCESSED
         message.decision = _describe(decision, changed)[
@@ -248,7 +250,12 @@ def record_delivery_status(
         message.status = status
         message.provider_message_id = provider_message_id
         message.error_code = error_code if status == MessageStatus.FAILED else ""
-        message.save(update_fields=["status", "provider_message_id", "error_code", "updated_at"])
+        if message.sent_at is None and status != MessageStatus.FAILED:
+            # The report came before the worker stored the hand-over (or the worker died).
+            message.sent_at = timezone.now()
+        message.save(
+            update_fields=["status", "provider_message_id", "error_code", "sent_at", "updated_at"]
+        )
         message_status_changed.send(sender=Message, messages=[message])
         if status == MessageStatus.FAILED:
             sending.opt_out_if_unsubscribed(message=message, error_code=error_code)

@@ -37,6 +37,12 @@ class Conversation(models.Model):
         related_name="+",
         help_text="A message that may revoke consent, waiting for an agent to decide.",
     )
+    flagged_since = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the oldest message still waiting for review arrived: the "
+        "10-business-day deadline runs from it.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = AccountScopedQuerySet.as_manager()
@@ -158,6 +164,12 @@ class Message(models.Model):
         related_name="cancelled_messages",
     )
     occurred_at = models.DateTimeField(help_text="Provider's time for inbound, else creation.")
+    sent_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the provider took it (outbound); the compliance audit times "
+        "confirmations and judges texts by it.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -167,6 +179,8 @@ class Message(models.Model):
         ordering = ["created_at", "id"]
         indexes = [
             models.Index(fields=["contact", "line", "created_at"], name="message_thread"),
+            # The compliance audit reads a period of a line's texts.
+            models.Index(fields=["line", "occurred_at"], name="message_line_time"),
             models.Index(fields=["provider_message_id"], name="message_provider_id"),
             models.Index(
                 fields=["status", "created_at"],

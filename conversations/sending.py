@@ -282,11 +282,13 @@ class _GroupOutcome:
 
     def write(self) -> None:
         now = timezone.now()
+        for message in self.sent:
+            message.sent_at = now
         update_rows(
             Message,
-            ["status", "provider_message_id", "updated_at"],
+            ["status", "provider_message_id", "sent_at", "updated_at"],
             [
-                (message.pk, message.status, message.provider_message_id, now)
+                (message.pk, message.status, message.provider_message_id, now, now)
                 for message in self.sent
             ],
         )

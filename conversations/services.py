@@ -115,4 +115,5 @@ def _flagged_message(conversation: Conversation) -> Message:
 
 def _clear_flag(conversation: Conversation) -> None:
     conversation.flagged_message = None
-    conversation.save(update_fields=["flagged_message"])
+    conversation.flagged_since = None
+    conversation.save(update_fields=["flagged_message", "flagged_since"])

@@ -1,5 +1,6 @@
 """Django admin for staff. Superusers see every account; other staff only their own."""
 
+from django import forms
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
@@ -9,7 +10,18 @@ from django.db import models
 
 from core.action_forms import show_on_form
 from crm.forms import SETTINGS_FIELDS
-from crm.models import Account, Consent, ConsentEvent, Contact, ContactImport, Line, Membership
+from crm.models import (
+    Account,
+    Consent,
+    ConsentAnchor,
+    ConsentEvent,
+    ConsentLogVerification,
+    Contact,
+    ContactImport,
+    Line,
+    Membership,
+    time_zone_choices,
+)
 from crm.scoping import account_of
 from crm.services import (
     account_create,
@@ -120,8 +132,25 @@ class ReadOnlyAdmin(AccountScopedAdmin):
 @admin.register(Account)
 class AccountAdmin(ActionAdmin):
     list_display = ["name", "help_contact", "revocation_policy", "created_at"]
+    readonly_fields = ["consent_log"]
     search_fields = ["name"]
     list_filter = ["revocation_policy"]
+
+    @admin.display(description="Consent log, last verified")
+    def consent_log(self, account: Account) -> str:
+        """The latest `verify_consent_log` run: whether the log is as it was recorded."""
+        latest = account.consent_log_verifications.order_by("-started_at").first()
+        if latest is None:
+            return "Never verified (manage.py verify_consent_log)"
+        when = f"{latest.started_at:%Y-%m-%d %H:%M} UTC"
+        if latest.intact:
+            return f"{when}: intact ({latest.events_checked} events)"
+        return f"{when}: DOES NOT MATCH. {latest.problems[0]}"
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "time_zone":
+            kwargs["widget"] = forms.Select(choices=time_zone_choices)
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def validate(self, request, obj, data) -> None:
         account_settings_validate(
@@ -373,3 +402,34 @@ admin.site.unregister(Group)
 admin.site.register(Group, RoleGroupAdmin)
 admin.site.unregister(get_user_model())
 admin.site.register(get_user_model(), AccountUserAdmin)
+
+
+@admin.register(ConsentAnchor)
+class ConsentAnchorAdmin(ReadOnlyAdmin):
+    """Each day's seal over the consent log (crm.ledger): compare with copies kept elsewhere."""
+
+    list_display = ["day", "account", "event_count", "hash", "previous_hash", "created_at"]
+    list_select_related = ["account"]
+    list_filter = [("account", admin.RelatedOnlyFieldListFilter)]
+    date_hierarchy = "day"
+
+
+@admin.register(ConsentLogVerification)
+class ConsentLogVerificationAdmin(ReadOnlyAdmin):
+    """Runs of `manage.py verify_consent_log` (and of beat's nightly check)."""
+
+    list_display = [
+        "started_at",
+        "account",
+        "intact",
+        "events_checked",
+        "days_checked",
+        "unanchored_days",
+        "first_problem",
+    ]
+    list_select_related = ["account"]
+    list_filter = ["intact", ("account", admin.RelatedOnlyFieldListFilter)]
+
+    @admin.display(description="First problem")
+    def first_problem(self, verification: ConsentLogVerification) -> str:
+        return verification.problems[0] if verification.problems else "—"

@@ -13,9 +13,11 @@ from datetime import datetime
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from crm.as_of import run_start_as_of
+from crm.ledger import HASHED_FIELDS, event_hash
 from crm.models import (
     EXPLICIT_OPT_IN_SOURCES,
     Consent,
@@ -85,9 +87,10 @@ def record_consent(
     }
     with transaction.atomic():
         lock_contact(contact.pk)
-        event = _record(line=line, **evidence)
+        heads = chain_heads([contact.pk])
+        event = _record(line=line, heads=heads, **evidence)
         for other in _lines_also_covered(line, status):
-            _record(line=other, **evidence)
+            _record(line=other, heads=heads, **evidence)
     return event
 
 
@@ -105,22 +108,24 @@ def opt_outs_cover_line(line: Line) -> int:
     causes = (
         ConsentEvent.objects.filter(pk__in=opted_out.values("cause_id"))
         .exclude(contact__consents__line=line)
-        .select_related("contact")
+        .select_related("contact", "message", "contact_import")
         .order_by("occurred_at", "pk")
     )
     latest = {event.contact_id: event for event in causes}
     lock_contacts(sorted(latest))
+    heads = chain_heads(sorted(latest))
     for event in latest.values():
         _record(
             contact=event.contact,
             line=line,
+            heads=heads,
             status=ConsentStatus.OPTED_OUT,
             source=event.source,
             occurred_at=event.occurred_at,
-            message_id=event.message_id,
+            message=event.message,
             user_id=event.user_id,
             responder_id=event.responder_id,
-            contact_import_id=event.contact_import_id,
+            contact_import=event.contact_import,
             api_key_id=event.api_key_id,
             consent_text=event.consent_text,
             page_url=event.page_url,
@@ -140,11 +145,15 @@ def _lines_also_covered(line: Line, status: str) -> list[Line]:
     return list(Line.objects.filter(account_id=line.account_id).exclude(pk=line.pk).order_by("pk"))
 
 
-def _record(*, contact: Contact, line: Line, status: str, source: str, occurred_at, **evidence):
+def _record(
+    *, contact: Contact, line: Line, heads: dict, status: str, source: str, occurred_at, **evidence
+):
     current = Consent.objects.filter(contact=contact, line=line).first()
-    event = ConsentEvent.objects.create(
+    event = ConsentEvent(
         contact=contact,
         line=line,
+        contact_phone=contact.phone,
+        line_number=line.number,
         status=status,
         previous_status=current.status if current else "",
         outcome=_outcome(current, status, source, occurred_at),
@@ -152,6 +161,8 @@ def _record(*, contact: Contact, line: Line, status: str, source: str, occurred_
         occurred_at=occurred_at,
         **evidence,
     )
+    seal(event, heads)
+    event.save(force_insert=True)
     _apply(current, event)
     if event.outcome == ConsentOutcome.CHANGED:
         consent_changed.send(sender=ConsentEvent, account_id=line.account_id, events=[event])
@@ -184,7 +195,13 @@ def record_imported_consents(statuses: list[ImportedStatus], contact_import) -> 
         return []
     contact_ids = sorted({item.contact_id for item in statuses})
     with transaction.atomic():
-        lock_contacts(contact_ids)
+        phones = lock_contacts(contact_ids)
+        heads = chain_heads(contact_ids)
+        numbers = dict(
+            Line.objects.filter(pk__in={item.line_id for item in statuses}).values_list(
+                "pk", "number"
+            )
+        )
         current = {
             (consent.contact_id, consent.line_id): consent
             for consent in Consent.objects.filter(contact_id__in=contact_ids)
@@ -198,19 +215,21 @@ def record_imported_consents(statuses: list[ImportedStatus], contact_import) -> 
                 consent.status == item.status or (*pair, item.status, item.occurred_at) in imported
             ):
                 continue
-            events.append(
-                ConsentEvent(
-                    contact_id=item.contact_id,
-                    line_id=item.line_id,
-                    status=item.status,
-                    previous_status=consent.status if consent else "",
-                    outcome=_outcome(consent, item.status, ConsentSource.IMPORT, item.occurred_at),
-                    source=ConsentSource.IMPORT,
-                    contact_import=contact_import,
-                    note=item.note,
-                    occurred_at=item.occurred_at,
-                )
+            event = ConsentEvent(
+                contact_id=item.contact_id,
+                line_id=item.line_id,
+                contact_phone=phones[item.contact_id],
+                line_number=numbers[item.line_id],
+                status=item.status,
+                previous_status=consent.status if consent else "",
+                outcome=_outcome(consent, item.status, ConsentSource.IMPORT, item.occurred_at),
+                source=ConsentSource.IMPORT,
+                contact_import=contact_import,
+                note=item.note,
+                occurred_at=item.occurred_at,
             )
+            seal(event, heads)
+            events.append(event)
         ConsentEvent.objects.bulk_create(events, batch_size=1000)
         _apply_in_bulk(current, events)
         changed = [event for event in events if event.outcome == ConsentOutcome.CHANGED]
@@ -245,14 +264,40 @@ def _apply_in_bulk(current: dict, events: list[ConsentEvent]) -> None:
     Consent.objects.bulk_update(changed, FOLLOWED_FIELDS, batch_size=500)
 
 
-def lock_contacts(contact_ids: list[int]) -> None:
-    """`lock_contact` for many contacts, taken in id order so two callers never deadlock."""
-    list(
+def lock_contacts(contact_ids: list[int]) -> dict[int, str]:
+    """`lock_contact` for many contacts, taken in id order so two callers never deadlock;
+    their numbers by id."""
+    return dict(
         Contact.objects.select_for_update(no_key=True)
         .filter(pk__in=contact_ids)
         .order_by("pk")
-        .values_list("pk", flat=True)
+        .values_list("pk", "phone")
     )
+
+
+def chain_heads(contact_ids: list[int]) -> dict[int, str]:
+    """The hash of each contact's latest event (crm.ledger): what its next event chains to.
+    Read under the contacts' locks, which keep it the latest until the transaction ends."""
+    latest = (
+        ConsentEvent.objects.filter(contact_id__in=contact_ids)
+        .values("contact_id")
+        .annotate(latest=Max("pk"))
+        .values("latest")
+    )
+    return dict(ConsentEvent.objects.filter(pk__in=latest).values_list("contact_id", "hash"))
+
+
+def seal(event: ConsentEvent, heads: dict[int, str]) -> None:
+    """Chain a new event to its contact's latest one and hash it; it becomes the head."""
+    event.recorded_at = timezone.now()
+    event.previous_hash = heads.get(event.contact_id, "")
+    values = {field: getattr(event, field) for field in HASHED_FIELDS}
+    values["message_body"] = event.message.body if event.message_id else None
+    values["import_file_sha256"] = (
+        event.contact_import.content_sha256 if event.contact_import_id else ""
+    )
+    event.hash = event_hash(values)
+    heads[event.contact_id] = event.hash
 
 
 def lock_contact(contact_id: int) -> None:

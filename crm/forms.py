@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from core.form_fields import FieldsetsMixin
 from core.sms_fields import SmsTextarea, SmsTextField
 from crm import import_files
-from crm.models import Account, Line
+from crm.models import Account, Line, time_zone_choices
 
 
 class ContactForm(forms.Form):
@@ -124,6 +124,7 @@ SETTINGS_FIELDS = (
     "revocation_policy",
     "opt_out_scope",
     *QUIET_HOURS_FIELDS,
+    "time_zone",
 )
 
 
@@ -137,6 +138,7 @@ class AccountSettingsForm(FieldsetsMixin, forms.ModelForm):
         ("Replies", ["name", "help_contact", *REPLIES]),
         ("Opt-outs", ["revocation_policy", "opt_out_scope"]),
         ("Quiet hours", list(QUIET_HOURS_FIELDS)),
+        ("Records", ["time_zone"]),
     ]
 
     class Meta:
@@ -153,6 +155,7 @@ class AccountSettingsForm(FieldsetsMixin, forms.ModelForm):
             "opt_in_reply": "Opt-in reply",
             "help_reply": "Help reply",
             "revocation_policy": "When a message asks to stop in other words",
+            "time_zone": "Time zone",
         }
         help_texts = {
             "opt_out_reply": "Sent once when a contact opts out (STOP). {account} and "
@@ -164,6 +167,8 @@ class AccountSettingsForm(FieldsetsMixin, forms.ModelForm):
             "contact's last text are exempt; other texts wait for the next allowed time.",
             "opt_in_reply": "Sent when a contact opts in (START).",
             "help_reply": "Sent for HELP or INFO, even to contacts who opted out.",
+            "time_zone": "Consent records and the compliance audit show times in UTC and in "
+            "this zone. Quiet hours follow each contact's own zone.",
         }
         widgets = {
             **dict.fromkeys(REPLIES, SmsTextarea(attrs={"rows": 3})),
@@ -171,6 +176,7 @@ class AccountSettingsForm(FieldsetsMixin, forms.ModelForm):
             "opt_out_scope": forms.RadioSelect,
             "quiet_hours_start": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
             "quiet_hours_end": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+            "time_zone": forms.Select(choices=time_zone_choices),
         }
         field_classes = dict.fromkeys(REPLIES, SmsTextField)
 

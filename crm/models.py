@@ -1,11 +1,13 @@
 """Accounts, their lines and contacts, and each contact's consent on each line."""
 
+import zoneinfo
 from datetime import time
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 from core.phones import E164_REGEX
 from crm.roles import PERMISSIONS
@@ -43,6 +45,14 @@ class OptOutScope(models.TextChoices):
 
 
 DEFAULT_QUIET_HOURS = (time(8), time(21))
+DEFAULT_TIME_ZONE = "America/New_York"
+TIME_ZONES = frozenset(zoneinfo.available_timezones())
+
+
+def time_zone_choices() -> list[tuple[str, str]]:
+    return [(name, name.replace("_", " ")) for name in sorted(TIME_ZONES)]
+
+
 QUIET_HOURS_ERROR = "Texts must stop later in the day than they start (a window within one day)."
 
 
@@ -71,6 +81,11 @@ class Account(models.Model):
     quiet_hours_enabled = models.BooleanField(default=True)
     quiet_hours_start = models.TimeField(default=DEFAULT_QUIET_HOURS[0])
     quiet_hours_end = models.TimeField(default=DEFAULT_QUIET_HOURS[1])
+    time_zone = models.CharField(
+        max_length=64,
+        default=DEFAULT_TIME_ZONE,
+        help_text="Where the business is: the consent record and the audit show times in it.",
+    )
     twilio_account_sid = models.CharField(
         max_length=64, blank=True, help_text="Empty: the TWILIO_ACCOUNT_SID setting."
     )
@@ -241,17 +256,22 @@ class ImmutableEventError(Exception):
     """Raised on any attempt to change or delete recorded consent history."""
 
 
-class ConsentEventQuerySet(AccountScopedQuerySet):
-    account_path = "contact__account"
+class AppendOnlyQuerySet(AccountScopedQuerySet):
+    """Rows that are evidence once written: the ORM refuses to change or delete them (and on
+    PostgreSQL a trigger refuses raw SQL too)."""
 
     def update(self, **kwargs):
-        raise ImmutableEventError("Consent events are never updated.")
+        raise ImmutableEventError("This is evidence: it is never updated.")
 
     def delete(self):
-        raise ImmutableEventError("Consent events are never deleted.")
+        raise ImmutableEventError("This is evidence: it is never deleted.")
 
     def bulk_update(self, objs, fields, batch_size=None):
-        raise ImmutableEventError("Consent events are never updated.")
+        raise ImmutableEventError("This is evidence: it is never updated.")
+
+
+class ConsentEventQuerySet(AppendOnlyQuerySet):
+    account_path = "contact__account"
 
 
 class ConsentEvent(models.Model):
@@ -311,7 +331,15 @@ class ConsentEvent(models.Model):
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=500, blank=True)
     occurred_at = models.DateTimeField(help_text="When it happened (the provider's time if any).")
-    recorded_at = models.DateTimeField(auto_now_add=True)
+    # Set before the row is written: the event's hash covers it.
+    recorded_at = models.DateTimeField(default=timezone.now, editable=False)
+    # The numbers as they were when the event was recorded (a line's number may change later).
+    contact_phone = models.CharField(max_length=16, blank=True, editable=False)
+    line_number = models.CharField(max_length=16, blank=True, editable=False)
+    # crm.ledger: the hash of the contact's previous event (empty for the first) and of this
+    # event's content including it, so each contact's history is a hash chain.
+    previous_hash = models.CharField(max_length=64, blank=True, editable=False)
+    hash = models.CharField(max_length=64, blank=True, editable=False)
     # The change feed's order (api.feed): the id of the PostgreSQL transaction that recorded
     # the event, set by a trigger (0 elsewhere, and for events recorded before the feed).
     transaction_id = models.BigIntegerField(default=0, editable=False)
@@ -324,6 +352,7 @@ class ConsentEvent(models.Model):
             models.Index(fields=["contact", "line", "occurred_at"], name="event_pair_time"),
             models.Index(fields=["line", "occurred_at"], name="event_line_time"),
             models.Index(fields=["transaction_id", "id"], name="event_feed_order"),
+            models.Index(fields=["recorded_at"], name="event_recorded_at"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -478,3 +507,64 @@ class ContactImport(models.Model):
         if not self.total_rows:
             return 100 if self.is_finished else 0
         return min(100, self.processed_rows * 100 // self.total_rows)
+
+
+class ConsentAnchor(models.Model):
+    """The hash over one account's consent events recorded on one UTC day (crm.ledger), chained
+    to the day before: what shows that an event was removed or a chain rebuilt afterwards."""
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="consent_anchors")
+    day = models.DateField(help_text="The UTC day whose events it seals.")
+    event_count = models.PositiveIntegerField()
+    events_sha256 = models.CharField(
+        max_length=64, help_text="The digest of the day's event hashes, in recording order."
+    )
+    previous_hash = models.CharField(max_length=64, blank=True)
+    hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["account", "day"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "day"], name="anchor_one_per_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.day}: {self.hash[:12]}…"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ImmutableEventError("Anchors are never updated.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ImmutableEventError("Anchors are never deleted.")
+
+
+class ConsentLogVerification(models.Model):
+    """One run of `verify_consent_log` over an account: what it checked and what it found."""
+
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="consent_log_verifications"
+    )
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField()
+    events_checked = models.PositiveIntegerField()
+    days_checked = models.PositiveIntegerField()
+    intact = models.BooleanField()
+    problems = models.JSONField(default=list, help_text="The first problems found, in order.")
+    unanchored_days = models.PositiveIntegerField(
+        default=0, help_text="Finished days not anchored yet (is beat running?)."
+    )
+
+    objects = AccountScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        get_latest_by = "started_at"
+
+    def __str__(self) -> str:
+        verdict = "intact" if self.intact else "does not match"
+        return f"{self.account} {self.started_at:%Y-%m-%d %H:%M}: {verdict}"

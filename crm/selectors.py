@@ -8,6 +8,7 @@ from django.db.models import F, FilteredRelation, Q, QuerySet
 
 from crm.models import (
     NOT_DEFINED_LABEL,
+    Account,
     Consent,
     ConsentEvent,
     ConsentSource,
@@ -131,4 +132,16 @@ def contacts_for_export(
     return header, (
         (name, phone, email, added.isoformat(timespec="seconds"), *statuses)
         for name, phone, email, added, *statuses in rows
+    )
+
+
+def account_named(name: str) -> Account:
+    """The one account with exactly this name, for commands; LookupError says which exist."""
+    matches = list(Account.objects.filter(name=name)[:2])
+    if len(matches) == 1:
+        return matches[0]
+    known = ", ".join(Account.objects.order_by("name").values_list("name", flat=True)[:20])
+    raise LookupError(
+        f"{'No' if not matches else 'More than one'} account is named {name!r}. "
+        f"Accounts: {known or 'none'}."
     )

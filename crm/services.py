@@ -6,7 +6,8 @@ these, so a rule cannot be skipped by taking another path. The `*_validate` func
 rules alone, for forms that must show them before saving (the Django admin's).
 """
 
-from datetime import time
+import logging
+from datetime import datetime, time, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser, Group
 from django.core.exceptions import ValidationError
@@ -14,16 +15,23 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import Value
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 from core.lengths import too_long
 from core.phones import normalize_phone
 from core.replies import reply_problem
 from crm.consent import lock_contact, opt_outs_cover_line
+from crm.ledger import DayDigest, anchor_hash
 from crm.models import (
     DEFAULT_OPT_OUT_ALL_REPLY,
     DEFAULT_QUIET_HOURS,
+    DEFAULT_TIME_ZONE,
     QUIET_HOURS_ERROR,
+    TIME_ZONES,
     Account,
+    ConsentAnchor,
+    ConsentEvent,
+    ConsentLogVerification,
     ConsentPolicy,
     Contact,
     Line,
@@ -33,6 +41,16 @@ from crm.models import (
 )
 from crm.quiet_hours import Window, states_shut_out
 from crm.roles import Role
+from crm.verification import (
+    KEPT_PROBLEMS,
+    day_digests,
+    first_day_to_anchor,
+    last_day_to_anchor,
+    utc_midnight,
+    verify_account,
+)
+
+logger = logging.getLogger(__name__)
 
 ACCOUNT_SID_SHAPE = "AC and 32 hex digits"
 DUPLICATE_PHONE = "Another contact already has this number."
@@ -77,6 +95,7 @@ def account_settings_validate(
     quiet_hours_enabled: bool = True,
     quiet_hours_start: time | None = DEFAULT_QUIET_HOURS[0],
     quiet_hours_end: time | None = DEFAULT_QUIET_HOURS[1],
+    time_zone: str = DEFAULT_TIME_ZONE,
 ) -> None:
     """The account's replies must be sendable once filled in with the new name and help
     contact: its own and its responders' (a reply the worker cannot send is an opt-out
@@ -108,6 +127,8 @@ def account_settings_validate(
         errors["help_contact"] = message
     if revocation_policy not in RevocationPolicy.values:
         errors["revocation_policy"] = [f"Unknown policy {revocation_policy!r}."]
+    if time_zone not in TIME_ZONES:
+        errors["time_zone"] = [f"Unknown time zone {time_zone!r}: choose one from the list."]
     filled_with = Account(name=name, help_contact=help_contact)
     replies = {
         "opt_out_reply": opt_out_reply,
@@ -146,6 +167,7 @@ def account_settings_update(
     quiet_hours_enabled: bool = True,
     quiet_hours_start: time = DEFAULT_QUIET_HOURS[0],
     quiet_hours_end: time = DEFAULT_QUIET_HOURS[1],
+    time_zone: str = DEFAULT_TIME_ZONE,
 ) -> Account:
     """How the account answers and when it may text: its name in replies, help contact,
     replies, phrase policy, what an opt-out covers, and quiet hours."""
@@ -162,6 +184,7 @@ def account_settings_update(
         "quiet_hours_enabled": bool(quiet_hours_enabled),
         "quiet_hours_start": quiet_hours_start,
         "quiet_hours_end": quiet_hours_end,
+        "time_zone": time_zone,
     }
     account_settings_validate(account=account, **changes)
     widening = not account.revokes_everywhere and opt_out_scope == OptOutScope.ACCOUNT
@@ -357,4 +380,74 @@ def contact_get_or_create(
     """The account's contact with this number (normalised to E.164), created if new."""
     return Contact.objects.get_or_create(
         account=account, phone=normalize_phone(phone), defaults={"name": name, "email": email}
+    )
+
+
+def consent_anchors_record(*, account: Account, now: datetime | None = None) -> list[ConsentAnchor]:
+    """Seal each of the account's finished UTC days not sealed yet (crm.ledger), in one
+    streamed pass over their events; each anchor chains to the day before and is logged, so
+    a copy lives outside the database. Days without events get an anchor too: a day left
+    unsealed is where an event could be slipped in unseen."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        Account.objects.select_for_update(no_key=True).filter(pk=account.pk).values("pk").get()
+        latest = ConsentAnchor.objects.filter(account=account).order_by("-day").first()
+        first = latest.day + timedelta(days=1) if latest else first_day_to_anchor(account)
+        last = last_day_to_anchor(now)
+        if first > last:
+            return []
+        digests = day_digests(
+            ConsentEvent.objects.filter(
+                contact__account=account,
+                recorded_at__gte=utc_midnight(first),
+                recorded_at__lt=utc_midnight(last + timedelta(days=1)),
+            )
+        )
+        anchors, previous_hash = [], latest.hash if latest else ""
+        for offset in range((last - first).days + 1):
+            day = first + timedelta(days=offset)
+            digest = digests.get(day) or DayDigest()
+            anchor = ConsentAnchor(
+                account=account,
+                day=day,
+                event_count=digest.count,
+                events_sha256=digest.hexdigest(),
+                previous_hash=previous_hash,
+                created_at=now,
+            )
+            anchor.hash = anchor_hash(
+                account_id=account.pk,
+                day=day,
+                event_count=anchor.event_count,
+                events_sha256=anchor.events_sha256,
+                previous_hash=previous_hash,
+            )
+            anchors.append(anchor)
+            previous_hash = anchor.hash
+        ConsentAnchor.objects.bulk_create(anchors, batch_size=1_000)
+    for anchor in anchors[-3:]:
+        logger.info(
+            "Consent log anchor: account %s, %s, %d events, %s",
+            account.pk,
+            anchor.day,
+            anchor.event_count,
+            anchor.hash,
+        )
+    return anchors
+
+
+def consent_log_verify(*, account: Account) -> ConsentLogVerification:
+    """Recompute every hash of the account's consent log (crm.verification) and record what
+    was found, for the admin and the consent record to show."""
+    started_at = timezone.now()
+    report = verify_account(account, now=started_at)
+    return ConsentLogVerification.objects.create(
+        account=account,
+        started_at=started_at,
+        finished_at=timezone.now(),
+        events_checked=report.events_checked,
+        days_checked=report.days_checked,
+        intact=report.intact,
+        problems=[problem.message for problem in report.problems[:KEPT_PROBLEMS]],
+        unanchored_days=report.unanchored_days,
     )

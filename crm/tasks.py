@@ -5,6 +5,8 @@ from django.db import OperationalError
 from django.utils import timezone
 
 from crm import imports
+from crm.models import Account
+from crm.services import consent_anchors_record, consent_log_verify
 
 IMPORT_MAX_RETRIES = 8
 
@@ -41,3 +43,21 @@ def sweep_stalled_imports() -> int:
     for import_id in stalled:
         import_contacts.delay(import_id)
     return len(stalled)
+
+
+@shared_task
+def anchor_consent_logs() -> int:
+    """Seal each account's finished days of consent events (crm.ledger); idempotent, so it
+    runs hourly and catches up on days missed while beat was down."""
+    return sum(
+        len(consent_anchors_record(account=account)) for account in Account.objects.order_by("pk")
+    )
+
+
+@shared_task
+def verify_consent_logs() -> int:
+    """Recompute every account's consent log (as `manage.py verify_consent_log` does), so
+    the admin always shows a recent verification; how many accounts do not match."""
+    return sum(
+        not consent_log_verify(account=account).intact for account in Account.objects.order_by("pk")
+    )

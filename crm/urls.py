@@ -10,6 +10,7 @@ urlpatterns = [
     path("crm/contacts/export.csv", views.ContactExportView.as_view(), name="contacts-export"),
     path("crm/contacts/<int:pk>/", views.ContactDetailView.as_view(), name="contact"),
     path("crm/contacts/<int:pk>/edit/", views.ContactUpdateView.as_view(), name="contact-edit"),
+    path("crm/contacts/<int:pk>/record/", views.ContactRecordView.as_view(), name="contact-record"),
     path(
         "crm/contacts/<int:pk>/consent/",
         views.ContactConsentView.as_view(),

@@ -1,7 +1,9 @@
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import Count, Q
+from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
@@ -19,7 +21,8 @@ from crm.filters import ContactFilter
 from crm.forms import SETTINGS_FIELDS, AccountSettingsForm, ContactForm, LineFormSet
 from crm.models import Account, ConsentStatus, Contact, Line
 from crm.quiet_hours import STATE_RULES
-from crm.roles import MANAGE_ACCOUNT, WORK_CONVERSATIONS, perm
+from crm.records import consent_record
+from crm.roles import MANAGE_ACCOUNT, VIEW_REPORTS, WORK_CONVERSATIONS, perm
 from crm.scoping import AccountPermissionMixin
 from crm.selectors import consent_history, contact_consent_by_line, contacts_for_export
 from crm.services import (
@@ -135,6 +138,33 @@ class ContactDetailView(ContactsMixin, DetailView):
                 "-last_message_at"
             ),
         }
+
+
+class ContactRecordView(AccountPermissionMixin, DetailView):
+    """The contact's consent record (crm.records): a printable page for a lawyer, or the same
+    as JSON with `?format=json`. Admins and managers: it is a report."""
+
+    permission_required = perm(VIEW_REPORTS)
+    model = Contact
+    template_name = "crm/contact_record.html"
+    context_object_name = "contact"
+
+    def get_queryset(self):
+        return super().get_queryset().select_related("account")
+
+    def get_context_data(self, **kwargs):
+        record = consent_record(self.object, now=timezone.now())
+        return {**super().get_context_data(**kwargs), "record": record}
+
+    def render_to_response(self, context, **response_kwargs):
+        if self.request.GET.get("format") == "json":
+            response = JsonResponse(
+                context["record"], encoder=DjangoJSONEncoder, json_dumps_params={"indent": 2}
+            )
+            name = f"consent-record-{self.object.pk}-{timezone.now():%Y-%m-%d}.json"
+            response["Content-Disposition"] = f'inline; filename="{name}"'
+            return response
+        return super().render_to_response(context, **response_kwargs)
 
 
 class ContactFormMixin(ActionFormMixin):

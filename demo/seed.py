@@ -43,6 +43,7 @@ from crm.roles import Role
 from crm.services import (
     account_create,
     account_credentials_update,
+    consent_anchors_record,
     contact_create,
     line_create,
     membership_set,
@@ -147,9 +148,15 @@ class DemoSummary:
     events_created: int
 
 
+# The demo business signed up this long ago, before its oldest history.
+ACCOUNT_AGE = timedelta(days=130)
+
+
 def seed_demo() -> DemoSummary:
     now = timezone.now().replace(microsecond=0)
-    account = _seed_account()
+    with played_on_demo_clock() as clock:
+        clock.now = now - ACCOUNT_AGE
+        account = _seed_account()
     lines = [_seed_line(account, *line) for line in LINES]
     users = _seed_users(account)
     _seed_responders(account, {line.name: line for line in lines})
@@ -165,6 +172,8 @@ def seed_demo() -> DemoSummary:
                 step()
         _send_what_fell_due(clock, account, now)
         _seed_broadcasts(clock, account, lines, users, now)
+    # Beat's part: each finished day of the history sealed (crm.ledger).
+    consent_anchors_record(account=account)
     events = ConsentEvent.objects.filter(contact__account=account).count()
     return DemoSummary(
         account=account, contacts_created=created, events_created=events - events_before

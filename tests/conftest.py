@@ -18,6 +18,7 @@ from crm.import_files import read_upload
 from crm.imports import contact_import_create
 from crm.models import Account, ConsentSource, Contact, Line
 from crm.roles import Role
+from crm.services import consent_anchors_record, consent_log_verify
 from keywords.models import Action
 from tests.support.celery_fixtures import redis_broker, worker  # noqa: F401 (fixtures)
 from tests.support.factories import (
@@ -229,10 +230,13 @@ def build_world(account: Account, tag: str, number: str) -> dict:
         event_type=WebhookEvent.CONSENT_CHANGED,
         items=[(contact.pk, {"phone": contact.phone})],
     )
+    anchors = consent_anchors_record(account=account, now=timezone.now() + timedelta(days=2))
     return {
         "line": line,
         "contact": contact,
         "message": message,
+        "anchor": anchors[0],
+        "verification": consent_log_verify(account=account),
         "api_key": api_key,
         "webhook": webhook,
         "delivery": webhook.deliveries.get(),

@@ -120,3 +120,7 @@ document.addEventListener("htmx:afterSwap", openLoadedDialog);
 document.addEventListener("htmx:responseError", reportFailedDialogLoad);
 document.addEventListener("htmx:sendError", reportFailedDialogLoad);
 document.addEventListener("close", returnFocus, true);
+document.addEventListener("click", (event) => {
+  // A Print button prints the page (the consent record's print styles hide the rest).
+  if (event.target.closest("[data-print]")) window.print();
+});

@@ -22,6 +22,7 @@ def settings_data(account, lines, **overrides):
         "account-opt_out_all_reply": account.opt_out_all_reply,
         "account-quiet_hours_start": f"{account.quiet_hours_start:%H:%M}",
         "account-quiet_hours_end": f"{account.quiet_hours_end:%H:%M}",
+        "account-time_zone": account.time_zone,
         "lines-TOTAL_FORMS": str(len(lines)),
         "lines-INITIAL_FORMS": str(len(lines)),
         "lines-MIN_NUM_FORMS": "0",

@@ -179,6 +179,7 @@ def account_form(account, **changes) -> dict:
         "quiet_hours_enabled": "on",
         "quiet_hours_start": "08:00",
         "quiet_hours_end": "21:00",
+        "time_zone": account.time_zone,
         "twilio_account_sid": account.twilio_account_sid,
         "twilio_auth_token": account.twilio_auth_token,
         **changes,

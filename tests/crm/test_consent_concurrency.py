@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from crm import consent
 from crm.models import Consent, ConsentEvent, ConsentSource, ConsentStatus
+from crm.verification import verify_account
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -66,3 +67,5 @@ def test_simultaneous_opt_out_and_opt_in_leave_one_row_matching_the_latest_event
         )[0]
         assert rows[0].status == latest.status == newer
     assert ConsentEvent.objects.filter(contact=contact, line=line).count() == 30
+    # The contact's row lock kept the hash chain a chain: no two events claim one predecessor.
+    assert verify_account(contact.account, now=timezone.now()).intact

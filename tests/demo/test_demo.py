@@ -95,6 +95,9 @@ def test_demo_runs_twice_without_duplicates_and_covers_every_state(db, client, c
     keyword_events = ConsentEvent.objects.filter(source=ConsentSource.KEYWORD)
     assert all(event.message.occurred_at == event.occurred_at for event in keyword_events)
 
+    call_command("verify_consent_log")  # raises if any hash, link or anchor does not match
+    assert "Bayside Dental: " in capsys.readouterr().out
+
     assert client.login(username="staff", password="demo-password")
     for model in ("line", "contact", "consent", "consentevent"):
         assert client.get(reverse(f"admin:crm_{model}_changelist")).status_code == 200

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from api.models import KeyAccess
 from api.services import api_key_create
-from crm.models import Account
+from crm.selectors import account_named
 
 
 class Command(BaseCommand):
@@ -18,16 +18,13 @@ class Command(BaseCommand):
         parser.add_argument("--read-only", action="store_true", help="A key that only reads.")
 
     def handle(self, *args, account: str, name: str, read_only: bool, **options):
-        matches = list(Account.objects.filter(name=account)[:2])
-        if len(matches) != 1:
-            known = ", ".join(Account.objects.order_by("name").values_list("name", flat=True)[:20])
-            raise CommandError(
-                f"{'No' if not matches else 'More than one'} account is named {account!r}. "
-                f"Accounts: {known or 'none'}."
-            )
+        try:
+            owner = account_named(account)
+        except LookupError as error:
+            raise CommandError(str(error)) from error
         access = KeyAccess.READ if read_only else KeyAccess.READ_WRITE
         try:
-            api_key, secret = api_key_create(account=matches[0], name=name, access=access)
+            api_key, secret = api_key_create(account=owner, name=name, access=access)
         except ValidationError as error:
             raise CommandError(" ".join(error.messages)) from error
         self.stdout.write(

@@ -1,0 +1,189 @@
+"""Recomputing the consent log's hashes (crm.ledger) to show it is as it was recorded.
+
+Two passes over an account's events, each one streamed query: the chains (each contact's
+events in recording order: every hash recomputed, every link to the previous event checked),
+then the days (each UTC day's events in recording order against the day's anchor, and each
+anchor against the one before). Problems are named by event and day, earliest first.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+from django.db.models import F, QuerySet
+
+from crm.ledger import HASHED_FIELDS, DayDigest, anchor_hash, event_hash
+from crm.models import Account, ConsentAnchor, ConsentEvent
+
+CHUNK = 5_000
+# A day is anchored once it has been over this long, so that no transaction still writing its
+# events can commit after its anchor.
+ANCHOR_DELAY = timedelta(hours=1)
+KEPT_PROBLEMS = 20
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """Something that does not match, placed by the day and the event it concerns."""
+
+    day: date
+    event_id: int
+    message: str = field(compare=False)
+
+
+@dataclass
+class EventCheck:
+    """One event of a chain, as recomputed."""
+
+    event_id: int
+    recorded_at: datetime
+    hash: str
+    previous_hash: str
+    content_matches: bool
+    link_matches: bool
+
+    @property
+    def intact(self) -> bool:
+        return self.content_matches and self.link_matches
+
+
+@dataclass
+class Report:
+    events_checked: int = 0
+    days_checked: int = 0
+    unanchored_days: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def intact(self) -> bool:
+        return not self.problems
+
+
+def last_day_to_anchor(now: datetime) -> date:
+    """The latest UTC day that is over, and over long enough to be sealed."""
+    return (now - ANCHOR_DELAY).astimezone(UTC).date() - timedelta(days=1)
+
+
+def first_day_to_anchor(account: Account) -> date:
+    return account.created_at.astimezone(UTC).date()
+
+
+def utc_midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def hashed_values(events: QuerySet[ConsentEvent]) -> QuerySet:
+    """The columns an event's hash covers, with what it cites, for `event_hash`."""
+    return events.values(
+        "id",
+        "hash",
+        *HASHED_FIELDS,
+        message_body=F("message__body"),
+        import_file_sha256=F("contact_import__content_sha256"),
+    )
+
+
+def check_chains(events: QuerySet[ConsentEvent]) -> Iterator[EventCheck]:
+    """Each event's hash recomputed and its link to the contact's previous event checked,
+    contact by contact in recording order."""
+    rows = hashed_values(events).order_by("contact_id", "id").iterator(chunk_size=CHUNK)
+    contact_id, expected_previous = None, ""
+    for row in rows:
+        if row["contact_id"] != contact_id:
+            contact_id, expected_previous = row["contact_id"], ""
+        yield EventCheck(
+            event_id=row["id"],
+            recorded_at=row["recorded_at"],
+            hash=row["hash"],
+            previous_hash=row["previous_hash"],
+            content_matches=bool(row["hash"]) and event_hash(row) == row["hash"],
+            link_matches=row["previous_hash"] == expected_previous,
+        )
+        expected_previous = row["hash"]
+
+
+def verify_account(account: Account, *, now: datetime) -> Report:
+    """Every event of the account and every anchor, recomputed."""
+    report = Report()
+    events = ConsentEvent.objects.filter(contact__account=account)
+    for check in check_chains(events):
+        report.events_checked += 1
+        if not check.intact:
+            day = check.recorded_at.astimezone(UTC).date()
+            _keep(report, Problem(day, check.event_id, _describe(check)))
+    _check_anchors(account, day_digests(events), report, last_day=last_day_to_anchor(now))
+    report.problems.sort()
+    return report
+
+
+def _describe(check: EventCheck) -> str:
+    if not check.hash:
+        return f"Event {check.event_id} has no hash: it was written outside the consent engine."
+    if not check.content_matches:
+        return (
+            f"Event {check.event_id} does not match its hash: it, or the message or file it "
+            "cites, was changed after it was recorded."
+        )
+    return (
+        f"Event {check.event_id} does not follow the contact's previous event: an event "
+        "before it was changed, removed or reordered."
+    )
+
+
+def day_digests(events: QuerySet[ConsentEvent]) -> dict[date, DayDigest]:
+    """Each UTC day's digest of these events' hashes, in recording order."""
+    digests: dict[date, DayDigest] = defaultdict(DayDigest)
+    rows = events.order_by("id").values_list("recorded_at", "hash").iterator(chunk_size=CHUNK)
+    for recorded_at, value in rows:
+        digests[recorded_at.astimezone(UTC).date()].add(value)
+    return digests
+
+
+def _check_anchors(
+    account: Account, digests: dict[date, DayDigest], report: Report, *, last_day: date
+) -> None:
+    anchors = list(ConsentAnchor.objects.filter(account=account).order_by("day"))
+    first_day = anchors[0].day if anchors else first_day_to_anchor(account)
+    for day in sorted(digests):
+        if day < first_day:
+            _keep(report, Problem(day, 0, f"{day}: events recorded before the first anchored day."))
+    previous = None
+    for anchor in anchors:
+        report.days_checked += 1
+        for problem in _anchor_problems(account, anchor, previous, digests):
+            _keep(report, Problem(anchor.day, 0, f"{anchor.day}: {problem}"))
+        previous = anchor
+    next_day = previous.day + timedelta(days=1) if previous else first_day
+    report.unanchored_days = max(0, (last_day - next_day).days + 1)
+
+
+def _anchor_problems(
+    account: Account, anchor: ConsentAnchor, previous: ConsentAnchor | None, digests
+) -> Iterable[str]:
+    if previous is not None and anchor.day != previous.day + timedelta(days=1):
+        yield f"the anchors of the days since {previous.day} are missing: removed."
+    if anchor.previous_hash != (previous.hash if previous else ""):
+        yield "the anchor does not follow the previous day's: anchors were changed or removed."
+    digest = digests.get(anchor.day) or DayDigest()
+    if digest.count != anchor.event_count:
+        yield (
+            f"{digest.count} events are recorded for the day, its anchor sealed "
+            f"{anchor.event_count}: events were removed or added."
+        )
+    elif digest.hexdigest() != anchor.events_sha256:
+        yield "the day's events do not match its anchor: they were changed or reordered."
+    expected = anchor_hash(
+        account_id=account.pk,
+        day=anchor.day,
+        event_count=anchor.event_count,
+        events_sha256=anchor.events_sha256,
+        previous_hash=anchor.previous_hash,
+    )
+    if expected != anchor.hash:
+        yield "the anchor does not match its own hash: it was changed."
+
+
+def _keep(report: Report, problem: Problem) -> None:
+    if len(report.problems) < KEPT_PROBLEMS * 2:
+        report.problems.append(problem)

@@ -162,7 +162,7 @@ class ContactRecordView(AccountPermissionMixin, DetailView):
                 context["record"], encoder=DjangoJSONEncoder, json_dumps_params={"indent": 2}
             )
             name = f"consent-record-{self.object.pk}-{timezone.now():%Y-%m-%d}.json"
-            response["Content-Disposition"] = f'inline; filename="{name}"'
+            response["Content-Disposition"] = f'attachment; filename="{name}"'
             return response
         return super().render_to_response(context, **response_kwargs)
 

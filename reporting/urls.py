@@ -10,4 +10,10 @@ urlpatterns = [
         views.SnapshotDownloadView.as_view(),
         name="snapshot-download",
     ),
+    path("reporting/compliance/", views.ComplianceView.as_view(), name="compliance"),
+    path(
+        "reporting/compliance/<slug:section>.csv",
+        views.ComplianceDownloadView.as_view(),
+        name="compliance-download",
+    ),
 ]

@@ -1,5 +1,8 @@
 """Reporting (managers and admins): the list of reports and the Opt In & Out Snapshot."""
 
+from datetime import timedelta
+
+from django.http import Http404
 from django.utils import timezone
 from django.utils.text import slugify
 from django.views import View
@@ -12,10 +15,20 @@ from core.responses import invalid_input
 from crm.models import Consent
 from crm.roles import VIEW_REPORTS, perm
 from crm.scoping import AccountPermissionMixin
+from reporting import compliance
 from reporting.charts import weekly_chart
+from reporting.compliance_csv import SECTIONS
 from reporting.filters import SnapshotFilter
+from reporting.forms import ComplianceForm
 from reporting.snapshot import line_totals, weekly_trend
-from reporting.tables import CSV_HEADER, SnapshotTable
+from reporting.tables import (
+    CSV_HEADER,
+    ConfirmationTable,
+    FlagTable,
+    ReachedTable,
+    SnapshotTable,
+    UnsubscribedErrorTable,
+)
 
 PAGE_SIZE = 50
 
@@ -85,3 +98,88 @@ def _filename(snapshot: SnapshotFilter) -> str:
         else f"current-{timezone.localtime():%Y-%m-%dT%H%M}"
     )
     return f"opt-in-out-snapshot_{lines}_{moment}.csv"
+
+
+AUDIT_PAGE_SIZE = 25
+
+
+class ComplianceMixin(ReportsMixin):
+    def compliance_form(self) -> ComplianceForm:
+        return ComplianceForm(self.request.GET, account=self.request.account, now=timezone.now())
+
+
+class ComplianceView(ComplianceMixin, TemplateView):
+    """Reporting > Compliance: totals on top, then each question's rows, a page at a time."""
+
+    template_name = "reporting/compliance.html"
+
+    def get_context_data(self, **kwargs):
+        form = self.compliance_form()
+        context = {**super().get_context_data(**kwargs), "form": form}
+        if not form.is_valid():
+            return context
+        period = form.period()
+        late = compliance.confirmations(period).filter(verdict__in=compliance.LATE_OR_MISSING)
+        reached = compliance.texts_to_opted_out(period)
+        errors = compliance.unsubscribed_errors(period)
+        flags = compliance.unreviewed_flags(period)
+        related = ("contact", "line")
+        tables = {
+            "confirmations": ConfirmationTable(
+                late.select_related(*related, "message").order_by("occurred_at", "pk"),
+                zone=period.zone,
+                prefix="confirmations-",
+            ),
+            "reached": ReachedTable(
+                reached.select_related(*related).order_by("moment", "pk"),
+                zone=period.zone,
+                prefix="reached-",
+            ),
+            "errors": UnsubscribedErrorTable(
+                errors.select_related(*related).order_by("moment", "pk"),
+                zone=period.zone,
+                prefix="errors-",
+            ),
+            "flags": FlagTable(
+                flags.select_related(*related, "flagged_message"), period=period, prefix="flags-"
+            ),
+        }
+        for table in tables.values():
+            RequestConfig(
+                self.request,
+                paginate={"per_page": AUDIT_PAGE_SIZE, "paginator_class": BoundedLazyPaginator},
+            ).configure(table)
+        by_source = compliance.opt_outs_by_source(period)
+        verdicts = compliance.confirmation_totals(period)
+        context.update(
+            period=period,
+            by_source=by_source,
+            opt_out_total=sum(row["total"] for row in by_source),
+            verdicts=verdicts,
+            late_or_missing=sum(verdicts[verdict] for verdict in compliance.LATE_OR_MISSING),
+            reached_count=reached.count(),
+            error_count=errors.count(),
+            flag_count=flags.count(),
+            overdue_count=flags.filter(overdue=True).count(),
+            query=self.request.GET.urlencode(),
+            **tables,
+        )
+        return context
+
+
+class ComplianceDownloadView(ComplianceMixin, View):
+    """One question of the audit, every row, streamed as CSV."""
+
+    def get(self, request, section: str, *args, **kwargs):
+        if section not in SECTIONS:
+            raise Http404("No such part of the audit.")
+        form = self.compliance_form()
+        if not form.is_valid():
+            return invalid_input("Invalid audit", form.errors)
+        period = form.period()
+        header, rows = SECTIONS[section](period)
+        filename = (
+            f"compliance-{section}_{period.start:%Y-%m-%d}_"
+            f"{period.end - timedelta(days=1):%Y-%m-%d}.csv"
+        )
+        return csv_download(filename, header, rows)

@@ -106,6 +106,8 @@ DECISIONS = {
     "reports": Decision(REPORTERS),
     "snapshot": Decision(REPORTERS),
     "snapshot-download": Decision(REPORTERS, get=400),  # 400 names the lines to choose
+    "compliance": Decision(REPORTERS),
+    "compliance-download": Decision(REPORTERS, args=("reached",)),
 }
 
 # Open to anyone, with what an anonymous GET gets: the webhooks authenticate by signature and
@@ -178,7 +180,7 @@ def test_each_decision_names_exactly_the_methods_the_view_answers(name):
 
 def page_url(name: str, pk: int) -> str:
     decision = DECISIONS[name]
-    return reverse(name, args=[pk, *decision.args] if decision.obj else [])
+    return reverse(name, args=[pk, *decision.args] if decision.obj else list(decision.args))
 
 
 def methods(decision: Decision) -> list[tuple[str, int]]:

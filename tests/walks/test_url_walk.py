@@ -288,7 +288,7 @@ def test_pages_given_another_accounts_line_show_none_of_its_data(client, own, fo
     client.force_login(own["admin"])
     line = foreign["line"].pk
     query = {"line": line, "lines": line, "status": "opted_out", "consent": "opted_out"}
-    response = client.get(reverse(name), query)
+    response = client.get(reverse(name, args=DECISIONS[name].args), query)
     assert response.status_code < 500
     assert_no_trace_of_the_other_account(response)
 

@@ -17,7 +17,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from crm.as_of import run_start_as_of
-from crm.ledger import HASHED_FIELDS, event_hash
+from crm.ledger import event_hash, values_of
 from crm.models import (
     EXPLICIT_OPT_IN_SOURCES,
     Consent,
@@ -291,12 +291,7 @@ def seal(event: ConsentEvent, heads: dict[int, str]) -> None:
     """Chain a new event to its contact's latest one and hash it; it becomes the head."""
     event.recorded_at = timezone.now()
     event.previous_hash = heads.get(event.contact_id, "")
-    values = {field: getattr(event, field) for field in HASHED_FIELDS}
-    values["message_body"] = event.message.body if event.message_id else None
-    values["import_file_sha256"] = (
-        event.contact_import.content_sha256 if event.contact_import_id else ""
-    )
-    event.hash = event_hash(values)
+    event.hash = event_hash(values_of(event))
     heads[event.contact_id] = event.hash
 
 

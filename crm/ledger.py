@@ -70,6 +70,22 @@ def event_hash(values: Mapping) -> str:
     return sha256_text(canonical_json(event_content(values)))
 
 
+def values_of(event) -> dict:
+    """What `event_hash` reads, from a consent event object (the message and the import it
+    cites are loaded if they are not already)."""
+    values = {field: getattr(event, field) for field in HASHED_FIELDS}
+    values["message_body"] = event.message.body if event.message_id else None
+    values["import_file_sha256"] = (
+        event.contact_import.content_sha256 if event.contact_import_id else ""
+    )
+    return values
+
+
+def canonical_time(value: datetime) -> str:
+    """A moment as the canonical form writes it: UTC, to the microsecond."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 def canonical_json(content: Mapping) -> str:
     return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
@@ -80,7 +96,7 @@ def sha256_text(text: str) -> str:
 
 def _canonical(field: str, value):
     if isinstance(value, datetime):
-        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        return canonical_time(value)
     if field == "ip_address":
         return ipaddress.ip_address(value).exploded if value else ""
     return value

@@ -274,7 +274,22 @@ class ConsentEventQuerySet(AppendOnlyQuerySet):
     account_path = "contact__account"
 
 
-class ConsentEvent(models.Model):
+class AppendOnlyModel(models.Model):
+    """A row that is evidence once written: saved once, never changed or deleted."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ImmutableEventError(f"{self._meta.verbose_name_plural} are never updated.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ImmutableEventError(f"{self._meta.verbose_name_plural} are never deleted.")
+
+
+class ConsentEvent(AppendOnlyModel):
     """One consent decision, as evidence: appended by crm.consent, never changed."""
 
     contact = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="consent_events")
@@ -380,14 +395,6 @@ class ConsentEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.contact} {self.status} on {self.line} ({self.source}, {self.outcome})"
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise ImmutableEventError("Consent events are never updated.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ImmutableEventError("Consent events are never deleted.")
 
     @property
     def resulting_status(self) -> str:
@@ -509,7 +516,7 @@ class ContactImport(models.Model):
         return min(100, self.processed_rows * 100 // self.total_rows)
 
 
-class ConsentAnchor(models.Model):
+class ConsentAnchor(AppendOnlyModel):
     """The hash over one account's consent events recorded on one UTC day (crm.ledger), chained
     to the day before: what shows that an event was removed or a chain rebuilt afterwards."""
 
@@ -534,20 +541,13 @@ class ConsentAnchor(models.Model):
     def __str__(self) -> str:
         return f"{self.account} {self.day}: {self.hash[:12]}…"
 
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise ImmutableEventError("Anchors are never updated.")
-        super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):
-        raise ImmutableEventError("Anchors are never deleted.")
-
-
-class ConsentLogVerification(models.Model):
-    """One run of `verify_consent_log` over an account: what it checked and what it found."""
+class ConsentLogVerification(AppendOnlyModel):
+    """One run of `verify_consent_log` over an account: what it checked and what it found.
+    Append-only: the next run checks that the newest anchor this one saw is still there."""
 
     account = models.ForeignKey(
-        Account, on_delete=models.CASCADE, related_name="consent_log_verifications"
+        Account, on_delete=models.PROTECT, related_name="consent_log_verifications"
     )
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField()
@@ -555,11 +555,14 @@ class ConsentLogVerification(models.Model):
     days_checked = models.PositiveIntegerField()
     intact = models.BooleanField()
     problems = models.JSONField(default=list, help_text="The first problems found, in order.")
+    problems_found = models.PositiveIntegerField(default=0)
     unanchored_days = models.PositiveIntegerField(
         default=0, help_text="Finished days not anchored yet (is beat running?)."
     )
+    latest_anchor_day = models.DateField(null=True, blank=True)
+    latest_anchor_hash = models.CharField(max_length=64, blank=True)
 
-    objects = AccountScopedQuerySet.as_manager()
+    objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         ordering = ["-started_at", "-id"]

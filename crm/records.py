@@ -9,9 +9,10 @@ they cannot say different things. A fixed number of queries whatever the history
 
 from datetime import UTC, datetime
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Prefetch
 
-from crm.ledger import EVENT_FORMAT
+from crm.ledger import EVENT_FORMAT, canonical_time, event_content, values_of
 from crm.models import (
     NOT_DEFINED_LABEL,
     Consent,
@@ -25,6 +26,16 @@ from crm.models import (
 from crm.verification import EventCheck, check_chains
 
 RECORD_FORMAT = "capacity-consent-record/1"
+
+
+class RecordEncoder(DjangoJSONEncoder):
+    """Times as the hashes' canonical form writes them (UTC, microseconds), so the record's
+    own values recompute its hashes."""
+
+    def default(self, o):
+        if isinstance(o, datetime):
+            return canonical_time(o)
+        return super().default(o)
 
 
 def consent_record(contact: Contact, *, now: datetime) -> dict:
@@ -121,6 +132,8 @@ def _event(event: ConsentEvent, check: EventCheck | None, anchor: ConsentAnchor 
         ),
         "hash": event.hash,
         "previous_hash": event.previous_hash,
+        # What the hash covers, as now read: its canonical JSON's SHA-256 is `hash` when intact.
+        "hashed_content": event_content(values_of(event)),
         "hash_verified": bool(check and check.content_matches),
         "link_verified": bool(check and check.link_matches),
         "anchor": {"day": anchor.day, "hash": anchor.hash} if anchor else None,

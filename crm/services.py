@@ -42,7 +42,6 @@ from crm.models import (
 from crm.quiet_hours import Window, states_shut_out
 from crm.roles import Role
 from crm.verification import (
-    KEPT_PROBLEMS,
     day_digests,
     first_day_to_anchor,
     last_day_to_anchor,
@@ -448,6 +447,9 @@ def consent_log_verify(*, account: Account) -> ConsentLogVerification:
         events_checked=report.events_checked,
         days_checked=report.days_checked,
         intact=report.intact,
-        problems=[problem.message for problem in report.problems[:KEPT_PROBLEMS]],
+        problems=[problem.message for problem in report.problems],
+        problems_found=report.problems_found,
         unanchored_days=report.unanchored_days,
+        latest_anchor_day=report.latest_anchor.day if report.latest_anchor else None,
+        latest_anchor_hash=report.latest_anchor.hash if report.latest_anchor else "",
     )

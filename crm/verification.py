@@ -11,16 +11,20 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from django.db.models import F, QuerySet
+from django.db import connection
+from django.db.models import F, Min, QuerySet
 
+from crm.as_of import statuses_as_of_sql
 from crm.ledger import HASHED_FIELDS, DayDigest, anchor_hash, event_hash
-from crm.models import Account, ConsentAnchor, ConsentEvent
+from crm.models import Account, ConsentAnchor, ConsentEvent, ConsentLogVerification, Line
 
 CHUNK = 5_000
 # A day is anchored once it has been over this long, so that no transaction still writing its
 # events can commit after its anchor.
 ANCHOR_DELAY = timedelta(hours=1)
 KEPT_PROBLEMS = 20
+# "Now" for the current statuses: after every event, whatever its stated time.
+FAR_FUTURE = datetime(9000, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True, order=True)
@@ -53,11 +57,23 @@ class Report:
     events_checked: int = 0
     days_checked: int = 0
     unanchored_days: int = 0
+    problems_found: int = 0
+    latest_anchor: ConsentAnchor | None = None
+    # The earliest problems (by day, then event), at most KEPT_PROBLEMS once `finish`ed.
     problems: list[Problem] = field(default_factory=list)
 
     @property
     def intact(self) -> bool:
-        return not self.problems
+        return not self.problems_found
+
+    def keep(self, problem: Problem) -> None:
+        self.problems_found += 1
+        self.problems.append(problem)
+        if len(self.problems) >= KEPT_PROBLEMS * 2:
+            self.finish()
+
+    def finish(self) -> None:
+        self.problems = sorted(self.problems)[:KEPT_PROBLEMS]
 
 
 def last_day_to_anchor(now: datetime) -> date:
@@ -66,7 +82,13 @@ def last_day_to_anchor(now: datetime) -> date:
 
 
 def first_day_to_anchor(account: Account) -> date:
-    return account.created_at.astimezone(UTC).date()
+    """Where an account's anchors begin: the day it was created, or the day of its earliest
+    event when that is earlier (history recorded before the account's row, as the demo's).
+    Once anchors exist, their first day is fixed."""
+    earliest = ConsentEvent.objects.filter(contact__account=account).aggregate(
+        earliest=Min("recorded_at")
+    )["earliest"]
+    return min(filter(None, (account.created_at, earliest))).astimezone(UTC).date()
 
 
 def utc_midnight(day: date) -> datetime:
@@ -104,16 +126,19 @@ def check_chains(events: QuerySet[ConsentEvent]) -> Iterator[EventCheck]:
 
 
 def verify_account(account: Account, *, now: datetime) -> Report:
-    """Every event of the account and every anchor, recomputed."""
+    """Every event of the account and every anchor recomputed, the anchors the previous
+    verification saw still there, and each current status the one its history gives."""
     report = Report()
     events = ConsentEvent.objects.filter(contact__account=account)
     for check in check_chains(events):
         report.events_checked += 1
         if not check.intact:
             day = check.recorded_at.astimezone(UTC).date()
-            _keep(report, Problem(day, check.event_id, _describe(check)))
+            report.keep(Problem(day, check.event_id, _describe(check)))
     _check_anchors(account, day_digests(events), report, last_day=last_day_to_anchor(now))
-    report.problems.sort()
+    _check_seen_anchor(account, report)
+    _check_current_statuses(account, report)
+    report.finish()
     return report
 
 
@@ -144,18 +169,77 @@ def _check_anchors(
     account: Account, digests: dict[date, DayDigest], report: Report, *, last_day: date
 ) -> None:
     anchors = list(ConsentAnchor.objects.filter(account=account).order_by("day"))
-    first_day = anchors[0].day if anchors else first_day_to_anchor(account)
-    for day in sorted(digests):
-        if day < first_day:
-            _keep(report, Problem(day, 0, f"{day}: events recorded before the first anchored day."))
+    if anchors:
+        for day in sorted(digests):
+            if day < anchors[0].day:
+                message = f"{day}: events recorded before the first anchored day: added later."
+                report.keep(Problem(day, 0, message))
     previous = None
     for anchor in anchors:
         report.days_checked += 1
         for problem in _anchor_problems(account, anchor, previous, digests):
-            _keep(report, Problem(anchor.day, 0, f"{anchor.day}: {problem}"))
+            report.keep(Problem(anchor.day, 0, f"{anchor.day}: {problem}"))
         previous = anchor
-    next_day = previous.day + timedelta(days=1) if previous else first_day
+    report.latest_anchor = previous
+    next_day = previous.day + timedelta(days=1) if previous else first_day_to_anchor(account)
     report.unanchored_days = max(0, (last_day - next_day).days + 1)
+
+
+def _check_seen_anchor(account: Account, report: Report) -> None:
+    """The newest anchor the previous verification saw must still be there, unchanged: days
+    removed from the end, events and anchors together, are otherwise only "not anchored"."""
+    seen = (
+        ConsentLogVerification.objects.filter(account=account)
+        .exclude(latest_anchor_day=None)
+        .order_by("-started_at", "-id")
+        .first()
+    )
+    if seen is None:
+        return
+    still = ConsentAnchor.objects.filter(account=account, day=seen.latest_anchor_day).first()
+    if still is None or still.hash != seen.latest_anchor_hash:
+        what = "is gone" if still is None else "has changed"
+        report.keep(
+            Problem(
+                seen.latest_anchor_day,
+                0,
+                f"{seen.latest_anchor_day}: the anchor the verification of "
+                f"{seen.started_at:%Y-%m-%d %H:%M} UTC saw {what}: anchors were removed.",
+            )
+        )
+
+
+def _check_current_statuses(account: Account, report: Report) -> None:
+    """Each contact's current status on each line must be the one its history gives: the
+    send gate reads the current status, so a rewritten one would let texts through."""
+    line_ids = list(Line.objects.filter(account=account).values_list("pk", flat=True))
+    if not line_ids:
+        return
+    derived, params = statuses_as_of_sql(FAR_FUTURE, line_ids=line_ids)
+    marks = ", ".join(["%s"] * len(line_ids))
+    # Only placeholders and the engine's own SQL are formatted in; values are parameters.
+    current = f"SELECT contact_id, line_id, status FROM crm_consent WHERE line_id IN ({marks})"  # noqa: S608
+    sql = (
+        f"SELECT d.contact_id, d.line_id, d.status, c.status FROM ({derived}) d"  # noqa: S608
+        f" LEFT JOIN ({current}) c ON c.contact_id = d.contact_id AND c.line_id = d.line_id"
+        " WHERE c.status IS NULL OR c.status <> d.status"
+        f" UNION ALL SELECT c.contact_id, c.line_id, NULL, c.status FROM ({current}) c"
+        f" WHERE NOT EXISTS (SELECT 1 FROM crm_consentevent e WHERE e.contact_id = c.contact_id"
+        " AND e.line_id = c.line_id)"
+        f" LIMIT {KEPT_PROBLEMS}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *line_ids, *line_ids])
+        for contact_id, line_id, history, stored in cursor.fetchall():
+            report.keep(
+                Problem(
+                    date.max,
+                    0,
+                    f"Contact {contact_id} on line {line_id}: the current status says "
+                    f"{stored or 'Not Defined'}, its history {history or 'Not Defined'}: the "
+                    "current status was changed.",
+                )
+            )
 
 
 def _anchor_problems(
@@ -182,8 +266,3 @@ def _anchor_problems(
     )
     if expected != anchor.hash:
         yield "the anchor does not match its own hash: it was changed."
-
-
-def _keep(report: Report, problem: Problem) -> None:
-    if len(report.problems) < KEPT_PROBLEMS * 2:
-        report.problems.append(problem)

@@ -1,6 +1,5 @@
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import Count, Q
 from django.http import JsonResponse
@@ -21,7 +20,7 @@ from crm.filters import ContactFilter
 from crm.forms import SETTINGS_FIELDS, AccountSettingsForm, ContactForm, LineFormSet
 from crm.models import Account, ConsentStatus, Contact, Line
 from crm.quiet_hours import STATE_RULES
-from crm.records import consent_record
+from crm.records import RecordEncoder, consent_record
 from crm.roles import MANAGE_ACCOUNT, VIEW_REPORTS, WORK_CONVERSATIONS, perm
 from crm.scoping import AccountPermissionMixin
 from crm.selectors import consent_history, contact_consent_by_line, contacts_for_export
@@ -159,7 +158,7 @@ class ContactRecordView(AccountPermissionMixin, DetailView):
     def render_to_response(self, context, **response_kwargs):
         if self.request.GET.get("format") == "json":
             response = JsonResponse(
-                context["record"], encoder=DjangoJSONEncoder, json_dumps_params={"indent": 2}
+                context["record"], encoder=RecordEncoder, json_dumps_params={"indent": 2}
             )
             name = f"consent-record-{self.object.pk}-{timezone.now():%Y-%m-%d}.json"
             response["Content-Disposition"] = f'attachment; filename="{name}"'

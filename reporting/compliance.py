@@ -171,26 +171,27 @@ def unsubscribed_errors(period: Period) -> QuerySet[Message]:
     return _sent_in(period).filter(error_code=UNSUBSCRIBED_ERROR)
 
 
-def review_cutoff(period: Period) -> datetime:
-    """Flags raised before this moment are past the ten business days."""
-    return add_business_days(period.now, -REVIEW_BUSINESS_DAYS, period.zone)
-
-
 def unreviewed_flags(period: Period) -> QuerySet[Conversation]:
     """Conversations whose flagged message no one has reviewed yet, on the lines, whenever
-    flagged (an open flag is due whatever the period), oldest first."""
+    flagged (an open flag is due whatever the period), oldest first, with `waiting_since`."""
     return (
         Conversation.objects.filter(line__in=period.lines, flagged_message__isnull=False)
-        .annotate(
-            overdue=Case(
-                When(flagged_since__lt=review_cutoff(period), then=Value(True)),
-                default=Value(False),
-                output_field=models.BooleanField(),
-            )
-        )
-        .order_by("flagged_since", "pk")
+        .annotate(waiting_since=Coalesce("flagged_since", "flagged_message__occurred_at"))
+        .order_by("waiting_since", "pk")
     )
 
 
-def deadline_of(flagged_since: datetime, period: Period) -> datetime:
-    return add_business_days(flagged_since, REVIEW_BUSINESS_DAYS, period.zone)
+def deadline_of(waiting_since: datetime, period: Period) -> datetime:
+    """Ten business days after the flag, at the same time of day in the account's zone."""
+    return add_business_days(waiting_since, REVIEW_BUSINESS_DAYS, period.zone)
+
+
+def is_overdue(waiting_since: datetime, period: Period) -> bool:
+    return deadline_of(waiting_since, period) < period.now
+
+
+def overdue_count(period: Period) -> int:
+    """Flags past their deadline, each judged by its own deadline (business days do not
+    count backwards the way they count forwards, so no single cutoff would do)."""
+    moments = unreviewed_flags(period).values_list("waiting_since", flat=True)
+    return sum(is_overdue(moment, period) for moment in moments.iterator())

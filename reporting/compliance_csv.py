@@ -187,12 +187,11 @@ def flags(period: Period) -> tuple[list[str], Iterator[list]]:
     rows = (
         compliance.unreviewed_flags(period)
         .values_list(
-            "flagged_since",
+            "waiting_since",
             "contact__name",
             "contact__phone",
             "line__name",
             "flagged_message__body",
-            "overdue",
             "id",
         )
         .iterator(chunk_size=CHUNK)
@@ -204,11 +203,11 @@ def flags(period: Period) -> tuple[list[str], Iterator[list]]:
             phone,
             line,
             body,
-            *_times(compliance.deadline_of(since, period) if since else None, period),
-            "yes" if overdue else "no",
+            *_times(compliance.deadline_of(since, period), period),
+            "yes" if compliance.is_overdue(since, period) else "no",
             pk,
         ]
-        for since, name, phone, line, body, overdue, pk in rows
+        for since, name, phone, line, body, pk in rows
     )
 
 

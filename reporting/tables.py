@@ -4,7 +4,7 @@ from django.urls import reverse
 from core.business_days import business_days_between
 from core.phones import format_phone
 from crm.models import ConsentSource
-from reporting.compliance import Verdict, deadline_of
+from reporting.compliance import Verdict, deadline_of, is_overdue
 
 
 class SnapshotTable(tables.Table):
@@ -133,26 +133,25 @@ class UnsubscribedErrorTable(SentTextTable):
 
 
 class FlagTable(AuditTable):
-    flagged_since = tables.Column(verbose_name="Waiting since")
+    waiting_since = tables.Column(verbose_name="Waiting since")
     words = tables.Column(verbose_name="The contact wrote", accessor="flagged_message__body")
-    waiting = tables.Column(verbose_name="Business days", accessor="flagged_since", empty_values=())
-    deadline = tables.Column(verbose_name="Deadline", accessor="flagged_since", empty_values=())
+    waiting = tables.Column(verbose_name="Business days", accessor="waiting_since")
+    deadline = tables.Column(verbose_name="Deadline", accessor="waiting_since")
 
     class Meta(AuditTable.Meta):
-        sequence = ("flagged_since", "contact", "line", "words", "waiting", "deadline")
+        sequence = ("waiting_since", "contact", "line", "words", "waiting", "deadline")
         empty_text = "No flagged message is waiting for review."
-        row_attrs = {"class": lambda record: "overdue" if record.overdue else ""}
 
     def __init__(self, data, *, period, **kwargs):
         self.period = period
         super().__init__(data, zone=period.zone, **kwargs)
 
-    def render_flagged_since(self, value) -> str:
+    def render_waiting_since(self, value) -> str:
         return local_time(value, self.zone)
 
-    def render_waiting(self, record) -> str:
-        return str(business_days_between(record.flagged_since, self.period.now, self.zone))
+    def render_waiting(self, value) -> str:
+        return str(business_days_between(value, self.period.now, self.zone))
 
-    def render_deadline(self, record) -> str:
-        due = local_time(deadline_of(record.flagged_since, self.period), self.zone)
-        return f"{due} (overdue)" if record.overdue else due
+    def render_deadline(self, value) -> str:
+        due = local_time(deadline_of(value, self.period), self.zone)
+        return f"{due} (overdue)" if is_overdue(value, self.period) else due

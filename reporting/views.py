@@ -160,7 +160,7 @@ class ComplianceView(ComplianceMixin, TemplateView):
             reached_count=reached.count(),
             error_count=errors.count(),
             flag_count=flags.count(),
-            overdue_count=flags.filter(overdue=True).count(),
+            overdue_count=compliance.overdue_count(period),
             query=self.request.GET.urlencode(),
             **tables,
         )

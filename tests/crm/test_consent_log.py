@@ -302,11 +302,11 @@ def test_the_migration_fills_the_hashes_of_events_recorded_before(account, conta
             ConsentEvent(
                 contact=contact,
                 line=line,
-                status=ConsentStatus.OPTED_IN,
-                outcome="changed",
+                status=ConsentStatus.OPTED_OUT,
+                outcome="unchanged",
                 source=ConsentSource.AGENT,
                 user=event.user,
-                note="signed form",
+                note="asked again",
                 occurred_at=timezone.now(),
             )
         ]
@@ -317,3 +317,62 @@ def test_the_migration_fills_the_hashes_of_events_recorded_before(account, conta
     first, second = ConsentEvent.objects.order_by("id")
     assert (first.contact_phone, first.line_number) == (contact.phone, line.number)
     assert second.previous_hash == first.hash
+
+
+def test_history_recorded_before_the_account_row_is_anchored_from_its_first_day(
+    account, contact, line, clock
+):
+    """An account whose row is younger than its history (the demo, a migrated account)."""
+    clock.set(at(0))
+    staff_consent(contact, line, ConsentStatus.OPTED_OUT, make_user(account, Role.AGENT))
+    clock.set(at(3))
+    assert "3 finished days not anchored yet" in verify()
+    anchors = anchor_consent_logs.delay().get()
+    assert anchors >= 3
+    assert ConsentAnchor.objects.filter(account=account).earliest("day").day == at(0).date()
+    assert verify().endswith("intact.\n")
+
+
+def test_the_first_problem_named_is_the_earliest_however_many(history, clock, line):
+    """More problems than are kept: the earliest still comes first."""
+    later = Contact.objects.create(account=history, phone="+12025550199")
+    clock.set(at(3, 1))
+    agent = make_user(history, Role.AGENT)
+    for _ in range(45):
+        staff_consent(later, line, ConsentStatus.OPTED_OUT, agent)
+    tamper("UPDATE crm_consentevent SET note = 'x' WHERE contact_id = %s", [later.pk])
+    earliest = events_of("+12025550178")[0]
+    tamper("UPDATE crm_consentevent SET note = 'x' WHERE id = %s", [earliest.pk])
+    output = verify()
+    assert f"First: {history.name}: Event {earliest.pk} does not match its hash" in output
+    assert "problems (the first 20 shown)" in output
+
+
+def test_days_removed_from_the_end_are_caught_by_the_last_verification(history):
+    """Events and their days' anchors removed together leave days 'not anchored yet', which
+    beat would seal again; the previous verification remembers the newest anchor it saw."""
+    assert "intact" in verify()
+    latest = events_of("+12025550143")[-1]
+    tamper(
+        "DELETE FROM crm_consentevent WHERE id = %s",
+        [latest.pk],
+        ("DELETE FROM crm_consentanchor WHERE day >= %s", [at(2).date()]),
+    )
+    output = verify()
+    assert f"{at(3).date()}: the anchor the verification of" in output
+    assert "saw is gone: anchors were removed" in output
+
+
+def test_a_rewritten_current_status_is_detected(history, line):
+    """The send gate reads the current status: one rewritten to let texts through shows."""
+    ada = Contact.objects.get(phone="+12025550178")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE crm_consent SET status = 'opted_in' WHERE contact_id = %s AND line_id = %s",
+            [ada.pk, line.pk],
+        )
+    output = verify()
+    assert (
+        f"Contact {ada.pk} on line {line.pk}: the current status says opted_in, its history "
+        "opted_out" in output
+    )

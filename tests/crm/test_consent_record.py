@@ -13,6 +13,7 @@ from api.models import KeyAccess
 from api.services import api_key_create
 from crm import consent
 from crm.consent import ImportedStatus
+from crm.ledger import canonical_json, sha256_text
 from crm.models import Account, ConsentSource, ConsentStatus, Contact, ContactImport
 from crm.roles import Role
 from tests.support.factories import make_user, staff_consent
@@ -113,6 +114,11 @@ def test_the_json_says_the_same_and_shows_tampering(ada, manager_client, second_
     assert [reply["purpose"] for reply in sales["replies"]] == ["opt_out_confirmation"]
     assert record["verification"]["chain_intact"] is True
     assert record["verification"]["latest_hash"] == agent["hash"]
+    # The record recomputes its own hashes: times to the microsecond, the hashed content.
+    for line in record["lines"]:
+        for event in line["events"]:
+            assert sha256_text(canonical_json(event["hashed_content"])) == event["hash"]
+            assert event["occurred_at"] == event["hashed_content"]["occurred_at"]
 
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":

@@ -245,3 +245,33 @@ def test_the_page_costs_the_same_queries_with_more_rows(
         process_inbound_message.delay(stored.pk)
     assert queries() == few
     assert manager_client.get(audit_url(**PERIOD)).context["verdicts"]["not_sent"] == 6
+
+
+@pytest.mark.parametrize(
+    ("now", "overdue"),
+    [
+        (datetime(2026, 11, 20, 14, 59, tzinfo=UTC), 0),  # Friday 9:59 in New York
+        (datetime(2026, 11, 20, 15, 1, tzinfo=UTC), 1),  # Friday 10:01: the deadline passed
+    ],
+)
+def test_a_flag_is_overdue_exactly_when_its_deadline_has_passed(
+    signed_account, line, client, deliver, clock, manager, now, overdue
+):
+    """Flagged on a Saturday at 10:00: ten business days end on the second Friday at 10:00."""
+    Account.objects.filter(pk=signed_account.pk).update(
+        time_zone="America/New_York", revocation_policy=RevocationPolicy.FLAG
+    )
+    clock.set(datetime(2026, 11, 7, 15, 0, tzinfo=UTC))
+    deliver(client, inbound_params(line, sender=FLAGGED_OLD, body="please stop texting me"))
+    clock.set(now)
+    client.force_login(manager)
+    response = client.get(audit_url(start="2026-11-01", end="2026-11-20"))
+    assert response.context["overdue_count"] == overdue
+    page = response.content.decode()
+    assert "Nov 20, 2026 10:00:00 EST" in page
+    assert ("(overdue)" in page) == bool(overdue)
+    download = client.get(
+        audit_url("compliance-download", "flags", start="2026-11-01", end="2026-11-20")
+    )
+    rows = list(csv.reader(io.StringIO(b"".join(download.streaming_content).decode())))
+    assert rows[1][-2] == ("yes" if overdue else "no")

@@ -43,7 +43,13 @@ class Command(BaseCommand):
             if result.intact:
                 self.stdout.write(self.style.SUCCESS(f"{summary}: intact."))
                 continue
-            self.stdout.write(self.style.ERROR(f"{summary}: DOES NOT MATCH."))
+            shown = len(result.problems)
+            more = f" (the first {shown} shown)" if result.problems_found > shown else ""
+            self.stdout.write(
+                self.style.ERROR(
+                    f"{summary}: DOES NOT MATCH, {result.problems_found} problems{more}."
+                )
+            )
             for problem in result.problems:
                 self.stdout.write(f"  {problem}")
             failures.append(f"{each.name}: {result.problems[0]}")

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from celery import current_app
 from django.contrib.auth import get_user_model
@@ -163,15 +164,19 @@ def seed_demo() -> DemoSummary:
     contacts, created = _seed_contacts(account, random.Random(2026))
     events_before = ConsentEvent.objects.filter(contact__account=account).count()
     with played_on_demo_clock() as clock:
-        for contact in _without_history(contacts):
-            # Each contact's own random sequence: its history is the same on every run, and a
-            # run that stopped half-way plays the rest next time.
-            history = _history(contact, lines, users, random.Random(contact.phone), now)
-            for when, step in sorted(history, key=lambda item: item[0]):
-                clock.now = when
-                step()
+        steps = [
+            step
+            for contact in _without_history(contacts)
+            # Each contact's own random sequence: its history is the same on every run.
+            for step in _history(contact, lines, users, random.Random(contact.phone), now)
+        ]
+        steps += _broadcast_steps(account, lines[0], users["manager"], now)
+        # In time order across contacts: each text meets the consent of its own moment.
+        for when, step in sorted(steps, key=lambda item: item[0]):
+            clock.now = when
+            step()
         _send_what_fell_due(clock, account, now)
-        _seed_broadcasts(clock, account, lines, users, now)
+        clock.now = now
     # Beat's part: each finished day of the history sealed (crm.ledger).
     consent_anchors_record(account=account)
     events = ConsentEvent.objects.filter(contact__account=account).count()
@@ -191,31 +196,37 @@ def _send_what_fell_due(clock: "DemoClock", account: Account, now: datetime) -> 
             _hand_over(Message.objects.get(pk=pk))
 
 
-def _seed_broadcasts(clock: "DemoClock", account: Account, lines: list[Line], users, now) -> None:
+def _broadcast_steps(account: Account, line: Line, manager, now: datetime) -> list["Step"]:
     """A broadcast sent last week, and one scheduled for next week, both from the first line."""
-    for name, body, days in BROADCASTS:
-        if Broadcast.objects.filter(account=account, name=name).exists():
-            continue
-        clock.now = now + timedelta(days=min(days, 0))
-        draft = broadcast_create(
-            account=account,
-            user=users["manager"],
-            name=name,
-            line=lines[0],
-            body=body,
-            status_line=lines[0],
-            consent_status=ConsentStatus.OPTED_IN,
-            send_at=now + timedelta(days=days) if days > 0 else None,
+    return [
+        (
+            now + timedelta(days=min(days, 0)),
+            partial(_seed_broadcast, account, line, manager, name, body, days, now),
         )
-        broadcast_confirm(broadcast=draft, user=users["manager"])
-        # The worker's part, done here as for every demo text: the chunks, then each text.
-        broadcast_send(draft.pk)
-        queued = Message.objects.filter(
-            broadcast_recipient__broadcast=draft, status=MessageStatus.QUEUED
-        )
-        for message in queued:
-            _hand_over(message)
-    clock.now = now
+        for name, body, days in BROADCASTS
+        if not Broadcast.objects.filter(account=account, name=name).exists()
+    ]
+
+
+def _seed_broadcast(account, line, manager, name, body, days, now) -> None:
+    draft = broadcast_create(
+        account=account,
+        user=manager,
+        name=name,
+        line=line,
+        body=body,
+        status_line=line,
+        consent_status=ConsentStatus.OPTED_IN,
+        send_at=now + timedelta(days=days) if days > 0 else None,
+    )
+    broadcast_confirm(broadcast=draft, user=manager)
+    # The worker's part, done here as for every demo text: the chunks, then each text.
+    broadcast_send(draft.pk)
+    queued = Message.objects.filter(
+        broadcast_recipient__broadcast=draft, status=MessageStatus.QUEUED
+    )
+    for message in queued:
+        _hand_over(message)
 
 
 def _without_history(contacts: list[Contact]) -> list[Contact]:

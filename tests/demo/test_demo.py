@@ -1,4 +1,5 @@
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.conf import settings
@@ -97,6 +98,14 @@ def test_demo_runs_twice_without_duplicates_and_covers_every_state(db, client, c
 
     call_command("verify_consent_log")  # raises if any hash, link or anchor does not match
     assert "Bayside Dental: " in capsys.readouterr().out
+    # Played in time order, the demo never texts anyone opted out at the moment of the text.
+    assert client.login(username="manager", password="demo-password")
+    today = timezone.localtime(now, ZoneInfo(Account.objects.get().time_zone)).date()
+    since = today - timedelta(days=200)
+    audit = client.get(reverse("compliance"), {"start": since, "end": today})
+    assert audit.context["reached_count"] == 0
+    assert audit.context["late_or_missing"] == 0
+    assert audit.context["verdicts"]["on_time"] > 50
 
     assert client.login(username="staff", password="demo-password")
     for model in ("line", "contact", "consent", "consentevent"):

@@ -30,7 +30,6 @@ from crm.models import (
     TIME_ZONES,
     Account,
     ConsentAnchor,
-    ConsentEvent,
     ConsentLogVerification,
     ConsentPolicy,
     Contact,
@@ -42,6 +41,7 @@ from crm.models import (
 from crm.quiet_hours import Window, states_shut_out
 from crm.roles import Role
 from crm.verification import (
+    account_events,
     day_digests,
     first_day_to_anchor,
     last_day_to_anchor,
@@ -396,8 +396,7 @@ def consent_anchors_record(*, account: Account, now: datetime | None = None) -> 
         if first > last:
             return []
         digests = day_digests(
-            ConsentEvent.objects.filter(
-                contact__account=account,
+            account_events(account).filter(
                 recorded_at__gte=utc_midnight(first),
                 recorded_at__lt=utc_midnight(last + timedelta(days=1)),
             )

@@ -85,14 +85,21 @@ def first_day_to_anchor(account: Account) -> date:
     """Where an account's anchors begin: the day it was created, or the day of its earliest
     event when that is earlier (history recorded before the account's row, as the demo's).
     Once anchors exist, their first day is fixed."""
-    earliest = ConsentEvent.objects.filter(contact__account=account).aggregate(
-        earliest=Min("recorded_at")
-    )["earliest"]
+    earliest = account_events(account).aggregate(earliest=Min("recorded_at"))["earliest"]
     return min(filter(None, (account.created_at, earliest))).astimezone(UTC).date()
 
 
 def utc_midnight(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def account_events(account: Account) -> QuerySet[ConsentEvent]:
+    """The account's events, found by its lines' ids: no join for the planner to misjudge
+    (right after a large import its statistics are stale, and a streamed read planned for a
+    fast start then costs minutes)."""
+    return ConsentEvent.objects.filter(
+        line_id__in=list(Line.objects.filter(account=account).values_list("pk", flat=True))
+    )
 
 
 def hashed_values(events: QuerySet[ConsentEvent]) -> QuerySet:
@@ -129,7 +136,7 @@ def verify_account(account: Account, *, now: datetime) -> Report:
     """Every event of the account and every anchor recomputed, the anchors the previous
     verification saw still there, and each current status the one its history gives."""
     report = Report()
-    events = ConsentEvent.objects.filter(contact__account=account)
+    events = account_events(account)
     for check in check_chains(events):
         report.events_checked += 1
         if not check.intact:

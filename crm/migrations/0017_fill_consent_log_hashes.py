@@ -10,28 +10,10 @@ from django.db import migrations
 from django.db.models import F
 
 from core.bulk_sql import update_rows
-from core.migration_ops import postgresql_only
+from core.migration_ops import refuse_changes
 from crm.ledger import HASHED_FIELDS, event_hash
 
 BATCH = 2_000
-
-ANCHORS_APPEND_ONLY = """
-CREATE OR REPLACE FUNCTION crm_consent_anchor_is_append_only() RETURNS trigger AS $$
-BEGIN
-    RAISE EXCEPTION USING
-        MESSAGE = 'consent log anchors are evidence: ' || TG_OP || ' refused',
-        ERRCODE = 'restrict_violation';
-END;
-$$ LANGUAGE plpgsql;
-
-CREATE TRIGGER crm_consentanchor_append_only
-    BEFORE UPDATE OR DELETE ON crm_consentanchor
-    FOR EACH ROW EXECUTE FUNCTION crm_consent_anchor_is_append_only();
-"""
-NO_ANCHOR_TRIGGER = """
-DROP TRIGGER IF EXISTS crm_consentanchor_append_only ON crm_consentanchor;
-DROP FUNCTION IF EXISTS crm_consent_anchor_is_append_only();
-"""
 
 
 def fill_hashes(apps, schema_editor):
@@ -87,5 +69,5 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.RunPython(fill_hashes, migrations.RunPython.noop),
-        postgresql_only(ANCHORS_APPEND_ONLY, NO_ANCHOR_TRIGGER),
+        refuse_changes("crm_consentanchor", "consent log anchors"),
     ]

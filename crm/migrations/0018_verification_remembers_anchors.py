@@ -3,25 +3,7 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-from core.migration_ops import postgresql_only
-
-VERIFICATIONS_APPEND_ONLY = """
-CREATE OR REPLACE FUNCTION crm_verification_is_append_only() RETURNS trigger AS $$
-BEGIN
-    RAISE EXCEPTION USING
-        MESSAGE = 'consent log verifications are evidence: ' || TG_OP || ' refused',
-        ERRCODE = 'restrict_violation';
-END;
-$$ LANGUAGE plpgsql;
-
-CREATE TRIGGER crm_consentlogverification_append_only
-    BEFORE UPDATE OR DELETE ON crm_consentlogverification
-    FOR EACH ROW EXECUTE FUNCTION crm_verification_is_append_only();
-"""
-NO_VERIFICATION_TRIGGER = """
-DROP TRIGGER IF EXISTS crm_consentlogverification_append_only ON crm_consentlogverification;
-DROP FUNCTION IF EXISTS crm_verification_is_append_only();
-"""
+from core.migration_ops import refuse_changes
 
 
 class Migration(migrations.Migration):
@@ -51,5 +33,5 @@ class Migration(migrations.Migration):
             name='account',
             field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='consent_log_verifications', to='crm.account'),
         ),
-        postgresql_only(VERIFICATIONS_APPEND_ONLY, NO_VERIFICATION_TRIGGER),
+        refuse_changes("crm_consentlogverification", "consent log verifications"),
     ]

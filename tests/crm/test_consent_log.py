@@ -241,16 +241,24 @@ def test_an_event_written_outside_the_engine_is_named(history, line):
 
 
 @pytest.mark.postgres
-def test_the_database_refuses_to_change_anchors(history):
+def test_the_database_refuses_to_change_anchors_and_verifications(history):
     from django.db import DatabaseError, transaction
 
     anchor = ConsentAnchor.objects.filter(account=history).first()
+    verify()
     with (
         pytest.raises(DatabaseError, match="anchors are evidence"),
         transaction.atomic(),
         connection.cursor() as cursor,
     ):
         cursor.execute("UPDATE crm_consentanchor SET hash = '' WHERE id = %s", [anchor.pk])
+    verification = ConsentLogVerification.objects.filter(account=history).first()
+    with (
+        pytest.raises(DatabaseError, match="verifications are evidence"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("DELETE FROM crm_consentlogverification WHERE id = %s", [verification.pk])
 
 
 def test_the_orm_refuses_to_change_anchors(history):

@@ -49,7 +49,8 @@ from crm.verification import (
     verify_account,
 )
 
-logger = logging.getLogger(__name__)
+# Each anchor goes to this log too, so a copy of the seals can be kept outside the database.
+anchor_log = logging.getLogger("capacity_sms.consent_log")
 
 ACCOUNT_SID_SHAPE = "AC and 32 hex digits"
 DUPLICATE_PHONE = "Another contact already has this number."
@@ -423,8 +424,8 @@ def consent_anchors_record(*, account: Account, now: datetime | None = None) -> 
             anchors.append(anchor)
             previous_hash = anchor.hash
         ConsentAnchor.objects.bulk_create(anchors, batch_size=1_000)
-    for anchor in anchors[-3:]:
-        logger.info(
+    for anchor in anchors:
+        anchor_log.info(
             "Consent log anchor: account %s, %s, %d events, %s",
             account.pk,
             anchor.day,

@@ -177,8 +177,8 @@ def seed_demo() -> DemoSummary:
             step()
         _send_what_fell_due(clock, account, now)
         clock.now = now
-    # Beat's part: each finished day of the history sealed (crm.ledger).
-    consent_anchors_record(account=account)
+        # Beat's part: each finished day of the history sealed (crm.ledger).
+        consent_anchors_record(account=account)
     events = ConsentEvent.objects.filter(contact__account=account).count()
     return DemoSummary(
         account=account, contacts_created=created, events_created=events - events_before
@@ -263,7 +263,10 @@ def played_on_demo_clock() -> Iterator[DemoClock]:
     """
     clock = DemoClock()
     real_now, eager = timezone.now, current_app.conf.task_always_eager
-    chatty = [logging.getLogger(name) for name in ("capacity_sms.sms", "celery.app.trace")]
+    chatty = [
+        logging.getLogger(name)
+        for name in ("capacity_sms.sms", "celery.app.trace", "capacity_sms.consent_log")
+    ]
     levels = [log.level for log in chatty]
     timezone.now, current_app.conf.task_always_eager = clock, True
     for log in chatty:

@@ -117,7 +117,7 @@ def test_an_untouched_log_verifies_and_the_admin_shows_it(history, client):
     assert "intact (6 events)" in page
 
 
-def test_each_finished_day_gets_one_anchor_chained_to_the_day_before(history, clock):
+def test_each_finished_day_gets_one_anchor_chained_to_the_day_before(history, clock, caplog):
     anchors = list(ConsentAnchor.objects.filter(account=history).order_by("day"))
     assert [anchor.day for anchor in anchors] == [at(day).date() for day in range(-1, 4)]
     assert [anchor.event_count for anchor in anchors] == [0, 2, 2, 2, 0]
@@ -127,7 +127,13 @@ def test_each_finished_day_gets_one_anchor_chained_to_the_day_before(history, cl
     clock.set(at(4, 9) + timedelta(minutes=59))  # day 4 ended under an hour ago: too soon
     assert anchor_consent_logs.delay().get() == 0
     clock.set(at(4, 10))
-    assert anchor_consent_logs.delay().get() == 1
+    with caplog.at_level("INFO", logger="capacity_sms.consent_log"):
+        assert anchor_consent_logs.delay().get() == 1
+    sealed = ConsentAnchor.objects.get(account=history, day=at(4).date())
+    logged = [r.getMessage() for r in caplog.records if r.name == "capacity_sms.consent_log"]
+    assert logged == [
+        f"Consent log anchor: account {history.pk}, {sealed.day}, 0 events, {sealed.hash}"
+    ]
 
 
 @pytest.mark.parametrize(

@@ -122,11 +122,21 @@ def test_with_the_broker_broken_webhooks_answer_at_once_and_the_sweep_loses_noth
 def test_a_burst_of_webhooks_with_the_broker_hanging_leaves_pages_working(
     signed_account, line, agent
 ):
+    # A server's threads have served requests before the burst: each test client's middleware
+    # is built (WhiteNoise reads every static file then) and each thread has resolved URLs and
+    # connected to the database. Only the burst is timed.
+    clients = [Client() for _ in range(13)]
+
+    def warm_up(number: int) -> int:
+        return clients[number].get(reverse("login")).status_code
+
     def webhook(number: int) -> tuple[int, float]:
         try:
             sender = f"+120255501{number:02d}"
             response, seconds = timed(
-                lambda: post_inbound(Client(), inbound_params(line, sender=sender, body="Hi"))
+                lambda: post_inbound(
+                    clients[number], inbound_params(line, sender=sender, body="Hi")
+                )
             )
             return response.status_code, seconds
         finally:
@@ -134,10 +144,11 @@ def test_a_burst_of_webhooks_with_the_broker_hanging_leaves_pages_working(
 
     original = app.conf.broker_url
     with hanging_server() as url, ThreadPoolExecutor(max_workers=12) as pool:
+        assert set(pool.map(warm_up, range(13))) == {200}
         use_broker(url, eager=False)
         try:
             answers = list(pool.map(webhook, range(12)))
-            login, login_seconds = timed(lambda: Client().get(reverse("login")))
+            login, login_seconds = timed(lambda: clients[12].get(reverse("login")))
         finally:
             use_broker(original, eager=True)
     assert all(status == 200 and seconds < 1 for status, seconds in answers), answers

@@ -87,6 +87,7 @@ def test_saving_changes_the_replies_the_worker_sends_and_the_lines(
         ("account-help_reply", "x" * 501, "at most 500 characters"),
         ("account-name", "", "This field is required."),
         ("lines-0-consent_policy", "whatever", "Select a valid choice."),
+        ("account-time_zone", "Mars/Olympus", "Unknown time zone &#x27;Mars/Olympus&#x27;"),
     ],
 )
 def test_bad_values_are_field_errors_and_nothing_changes(

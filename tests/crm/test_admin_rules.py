@@ -196,6 +196,7 @@ def account_form(account, **changes) -> dict:
             "this reply is 4039 characters; at most 500",
         ),
         ({"twilio_account_sid": "AC123"}, "twilio_account_sid", "AC and 32 hex digits"),
+        ({"time_zone": "Mars/Olympus_Mons"}, "time_zone", "Unknown time zone"),
     ],
 )
 def test_account_replies_and_credentials_are_checked(

@@ -139,7 +139,7 @@ class AccountAdmin(ActionAdmin):
     @admin.display(description="Consent log, last verified")
     def consent_log(self, account: Account) -> str:
         """The latest `verify_consent_log` run: whether the log is as it was recorded."""
-        latest = account.consent_log_verifications.order_by("-started_at").first()
+        latest = account.consent_log_verifications.first()  # newest first, by Meta.ordering
         if latest is None:
             return "Never verified (manage.py verify_consent_log)"
         when = f"{latest.started_at:%Y-%m-%d %H:%M} UTC"

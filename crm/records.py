@@ -10,7 +10,6 @@ they cannot say different things. A fixed number of queries whatever the history
 from datetime import UTC, datetime
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db.models import Prefetch
 
 from crm.ledger import EVENT_FORMAT, canonical_time, event_content, values_of
 from crm.models import (
@@ -46,7 +45,7 @@ def consent_record(contact: Contact, *, now: datetime) -> dict:
         .select_related(
             "line", "message", "user", "responder", "contact_import__uploaded_by", "api_key"
         )
-        .prefetch_related(Prefetch("message__replies"))
+        .prefetch_related("message__replies")
         .order_by("occurred_at", "id")
     )
     checks = {check.event_id: check for check in check_chains(contact.consent_events.all())}
@@ -57,9 +56,7 @@ def consent_record(contact: Contact, *, now: datetime) -> dict:
         )
     }
     consents = {consent.line_id: consent for consent in Consent.objects.filter(contact=contact)}
-    latest_verification = (
-        ConsentLogVerification.objects.filter(account=account).order_by("-started_at").first()
-    )
+    latest_verification = ConsentLogVerification.objects.filter(account=account).first()
     chain = sorted(checks.values(), key=lambda check: check.event_id)
     return {
         "format": RECORD_FORMAT,

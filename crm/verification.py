@@ -198,8 +198,7 @@ def _check_seen_anchor(account: Account, report: Report) -> None:
     seen = (
         ConsentLogVerification.objects.filter(account=account)
         .exclude(latest_anchor_day=None)
-        .order_by("-started_at", "-id")
-        .first()
+        .first()  # newest first, by Meta.ordering
     )
     if seen is None:
         return

@@ -114,7 +114,7 @@ def confirmations(period: Period) -> tuple[list[str], Iterator[list]]:
     )
 
 
-def _texts(queryset, period: Period, extra: tuple[str, ...] = ()) -> Iterator[tuple]:
+def _texts(queryset, extra: tuple[str, ...] = ()) -> Iterator[tuple]:
     return (
         queryset.order_by("moment", "id")
         .values_list(
@@ -158,9 +158,7 @@ def reached(period: Period) -> tuple[list[str], Iterator[list]]:
         *_time_columns("Opted out", period),
         "Opted out by",
     ]
-    rows = _texts(
-        compliance.texts_to_opted_out(period), period, ("opted_out_at", "opted_out_source")
-    )
+    rows = _texts(compliance.texts_to_opted_out(period), ("opted_out_at", "opted_out_source"))
     return header, (
         [*_text_cells(row, period), *_times(row[9], period), ConsentSource(row[10]).label]
         for row in rows
@@ -169,7 +167,7 @@ def reached(period: Period) -> tuple[list[str], Iterator[list]]:
 
 def errors(period: Period) -> tuple[list[str], Iterator[list]]:
     header = [*_time_columns("Sent", period), *TEXT_COLUMNS]
-    rows = _texts(compliance.unsubscribed_errors(period), period)
+    rows = _texts(compliance.unsubscribed_errors(period))
     return header, (_text_cells(row, period) for row in rows)
 
 

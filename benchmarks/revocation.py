@@ -1,27 +1,51 @@
-"""Precision and recall of the revocation phrase detector on the labelled corpus.
+"""Precision and recall of reading requests to stop, on the labelled corpus's two parts.
 
 .venv/bin/python benchmarks/revocation.py
+
+Each message goes through the whole inbound decision (`keywords.decisions.decide`) for an
+account with every language pack on: built-in keywords, their misspellings and phrases. The
+development part prints what it gets wrong; the held-out part prints only its scores, so the
+detector cannot be tuned to it. The baseline is the keywords alone (what carriers do).
 """
 
+import os
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "capacity_sms.settings")
 
-from keywords.revocation import detect_revocation
-from tests.support.corpus import precision_and_recall, revocation_corpus
+import django  # noqa: E402
+
+django.setup()
+
+from tests.support.corpus import PARTS, revocation_corpus, score  # noqa: E402
+from tests.support.reading import reads_as_stop, stop_keyword_only  # noqa: E402
 
 
 def main() -> None:
-    corpus = revocation_corpus()
-    positives = sum(1 for expected, _ in corpus if expected)
-    precision, recall, false_positives, misses = precision_and_recall(detect_revocation)
-    print(f"Corpus: {len(corpus)} messages, {positives} revocations, {len(corpus) - positives} not")
-    print(f"Precision: {precision:.3f}  Recall: {recall:.3f}")
-    for message in false_positives:
-        print(f"  false positive: {message!r}")
-    for message in misses:
-        print(f"  missed: {message!r}")
+    for part in PARTS:
+        rows = revocation_corpus(part)
+        languages = sorted({row.language for row in rows}, key=lambda code: (code != "en", code))
+        positives = sum(row.expected for row in rows)
+        print(f"\n{part}: {len(rows)} messages, {positives} requests to stop")
+        print(
+            f"  {'language':<10}{'messages':>9}{'precision':>11}{'recall':>8}"
+            f"{'keywords only: recall':>24}"
+        )
+        for language in [None, *languages]:
+            subset = [row for row in rows if language in (None, row.language)]
+            scores, baseline = score(reads_as_stop, subset), score(stop_keyword_only, subset)
+            print(
+                f"  {language or 'all':<10}{len(subset):>9}{scores.precision:>11.3f}"
+                f"{scores.recall:>8.3f}{baseline.recall:>24.3f}"
+            )
+        if part == "development":
+            scores = score(reads_as_stop, rows)
+            for row in scores.false_positives:
+                print(f"  false positive ({row.language}): {row.message!r}")
+            for row in scores.misses:
+                print(f"  missed ({row.language}): {row.message!r}")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from core.form_fields import FieldsetsMixin
 from core.sms_fields import SmsTextarea, SmsTextField
 from crm import import_files
-from crm.models import Account, Line, time_zone_choices
+from crm.models import Account, AccountLanguage, Line, time_zone_choices
 
 
 class ContactForm(forms.Form):
@@ -184,6 +184,38 @@ class AccountSettingsForm(FieldsetsMixin, forms.ModelForm):
         super().__init__(*args, **kwargs)
         for name in REPLIES:
             self.fields[name].widget.account = self.instance
+
+
+class LanguagePackForm(forms.ModelForm):
+    """One language pack: on or off, and its replies. Parsing only:
+    `crm.services.account_language_update` checks the replies once filled in."""
+
+    class Meta:
+        model = AccountLanguage
+        fields = ["is_active", *REPLIES]
+        labels = {
+            "opt_out_reply": "Opt-out reply",
+            "opt_out_all_reply": "Opt-out reply when an opt-out covers every line",
+            "opt_in_reply": "Opt-in reply",
+            "help_reply": "Help reply",
+        }
+        widgets = dict.fromkeys(REPLIES, SmsTextarea(attrs={"rows": 3}))
+        field_classes = dict.fromkeys(REPLIES, SmsTextField)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        language = self.instance.get_language_display()
+        self.fields["is_active"].label = f"Answer keywords in {language}"
+        self.fields["is_active"].help_text = (
+            f"A contact who texts a {language} keyword gets these replies; off, those words are "
+            "read as requests in other words (an opt-out still opts out, answered in English)."
+        )
+        for name in REPLIES:
+            self.fields[name].widget.account = self.instance.account
+
+    @property
+    def language(self) -> str:
+        return self.instance.language
 
 
 class LineForm(forms.ModelForm):

@@ -10,6 +10,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from core.phones import E164_REGEX
+from crm.languages import ADDED_LANGUAGES, Language
 from crm.roles import PERMISSIONS
 from crm.scoping import AccountScopedQuerySet
 
@@ -128,6 +129,49 @@ class Account(models.Model):
     def opt_out_confirmation(self) -> str:
         """The reply template confirming an opt-out: it says what the opt-out covers."""
         return self.opt_out_all_reply if self.revokes_everywhere else self.opt_out_reply
+
+
+class AccountLanguage(models.Model):
+    """A language the account answers keywords in besides English, and its replies in it.
+
+    A row remembers the replies typed for a language even while it is switched off; only an
+    active one has its keywords read (`keywords.languages`) and its replies sent.
+    """
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="languages")
+    language = models.CharField(max_length=2, choices=Language.choices)
+    is_active = models.BooleanField(default=False)
+    opt_out_reply = models.TextField(max_length=500)
+    opt_out_all_reply = models.TextField(max_length=500)
+    opt_in_reply = models.TextField(max_length=500)
+    help_reply = models.TextField(max_length=500)
+
+    class Meta:
+        ordering = ["account", "language"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "language"], name="account_language_once"),
+            models.CheckConstraint(
+                condition=Q(language__in=[language.value for language in ADDED_LANGUAGES]),
+                name="account_language_is_a_pack",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account}: {self.get_language_display()}"
+
+    @property
+    def name(self) -> str:
+        """The account's name, as replies in every language fill {account} in."""
+        return self.account.name
+
+    @property
+    def help_contact(self) -> str:
+        return self.account.help_contact
+
+    @property
+    def opt_out_confirmation(self) -> str:
+        """The reply confirming an opt-out in this language: it says what the opt-out covers."""
+        return self.opt_out_all_reply if self.account.revokes_everywhere else self.opt_out_reply
 
 
 class Membership(models.Model):

@@ -1,14 +1,16 @@
 """Reads of consent for pages and the send gate, each answered in one query."""
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from django.db.models import F, FilteredRelation, Q, QuerySet
 
+from crm.languages import ADDED_LANGUAGES, DEFAULT_REPLIES
 from crm.models import (
     NOT_DEFINED_LABEL,
     Account,
+    AccountLanguage,
     Consent,
     ConsentEvent,
     ConsentSource,
@@ -145,3 +147,19 @@ def account_named(name: str) -> Account:
         f"{'No' if not matches else 'More than one'} account is named {name!r}. "
         f"Accounts: {known or 'none'}."
     )
+
+
+def active_languages(account: Account) -> dict[str, AccountLanguage]:
+    """The language packs the account has on besides English, by language code: their
+    keywords are read and their replies sent (each knows its account without a query)."""
+    return {pack.language: pack for pack in account.languages.filter(is_active=True)}
+
+
+def language_packs(account: Account) -> dict[str, AccountLanguage]:
+    """Every added language, on or off, as saved or (never saved) with its default replies."""
+    saved = {pack.language: pack for pack in account.languages.all()}
+    return {
+        language: saved.get(language)
+        or AccountLanguage(account=account, language=language, **asdict(DEFAULT_REPLIES[language]))
+        for language in ADDED_LANGUAGES
+    }

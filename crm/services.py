@@ -7,6 +7,7 @@ rules alone, for forms that must show them before saving (the Django admin's).
 """
 
 import logging
+from dataclasses import fields
 from datetime import datetime, time, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser, Group
@@ -21,6 +22,7 @@ from core.lengths import too_long
 from core.phones import normalize_phone
 from core.replies import reply_problem
 from crm.consent import lock_contact, opt_outs_cover_line
+from crm.languages import ADDED_LANGUAGES, Replies
 from crm.ledger import DayDigest, anchor_hash
 from crm.models import (
     DEFAULT_OPT_OUT_ALL_REPLY,
@@ -29,6 +31,7 @@ from crm.models import (
     QUIET_HOURS_ERROR,
     TIME_ZONES,
     Account,
+    AccountLanguage,
     ConsentAnchor,
     ConsentLogVerification,
     ConsentPolicy,
@@ -143,6 +146,13 @@ def account_settings_validate(
         elif problem := reply_problem(template, filled_with):
             errors[field] = [problem]
     if account.pk:
+        for pack in account.languages.all():
+            for field in LANGUAGE_REPLIES:
+                if problem := reply_problem(getattr(pack, field), filled_with):
+                    errors.setdefault("__all__", []).append(
+                        f"The {pack.get_language_display()} "
+                        f"{AccountLanguage._meta.get_field(field).verbose_name}: {problem}"
+                    )
         for responder in account.keyword_responders.exclude(reply=""):
             if problem := reply_problem(responder.reply, filled_with):
                 errors.setdefault("__all__", []).append(
@@ -453,3 +463,44 @@ def consent_log_verify(*, account: Account) -> ConsentLogVerification:
         latest_anchor_day=report.latest_anchor.day if report.latest_anchor else None,
         latest_anchor_hash=report.latest_anchor.hash if report.latest_anchor else "",
     )
+
+
+LANGUAGE_REPLIES = tuple(field.name for field in fields(Replies))
+
+
+@transaction.atomic
+def account_language_update(
+    *,
+    account: Account,
+    language: str,
+    is_active: bool,
+    opt_out_reply: str,
+    opt_out_all_reply: str,
+    opt_in_reply: str,
+    help_reply: str,
+) -> AccountLanguage:
+    """Switch a language pack on or off and set its replies. Its replies are checked as the
+    account's own are (sendable once filled in), even while it is off, so switching it on
+    later cannot start sending a broken confirmation."""
+    if language not in ADDED_LANGUAGES:
+        raise ValidationError({"language": [f"There is no {language!r} language pack."]})
+    replies = {
+        "opt_out_reply": opt_out_reply,
+        "opt_out_all_reply": opt_out_all_reply,
+        "opt_in_reply": opt_in_reply,
+        "help_reply": help_reply,
+    }
+    errors: dict[str, list[str]] = {}
+    for field, template in replies.items():
+        if not template.strip():
+            errors[field] = ["A reply cannot be empty."]
+        elif message := too_long(AccountLanguage, field, template):
+            errors[field] = message
+        elif problem := reply_problem(template, account):
+            errors[field] = [problem]
+    if errors:
+        raise ValidationError(errors)
+    pack, _ = AccountLanguage.objects.update_or_create(
+        account=account, language=language, defaults={"is_active": bool(is_active), **replies}
+    )
+    return pack

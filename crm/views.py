@@ -17,14 +17,26 @@ from core.htmx import FragmentForHtmxMixin
 from core.pagination import BoundedLazyPaginator
 from core.responses import invalid_input
 from crm.filters import ContactFilter
-from crm.forms import SETTINGS_FIELDS, AccountSettingsForm, ContactForm, LineFormSet
+from crm.forms import (
+    SETTINGS_FIELDS,
+    AccountSettingsForm,
+    ContactForm,
+    LanguagePackForm,
+    LineFormSet,
+)
 from crm.models import Account, ConsentStatus, Contact, Line
 from crm.quiet_hours import STATE_RULES
 from crm.records import RecordEncoder, consent_record
 from crm.roles import MANAGE_ACCOUNT, VIEW_REPORTS, WORK_CONVERSATIONS, perm
 from crm.scoping import AccountPermissionMixin
-from crm.selectors import consent_history, contact_consent_by_line, contacts_for_export
+from crm.selectors import (
+    consent_history,
+    contact_consent_by_line,
+    contacts_for_export,
+    language_packs,
+)
 from crm.services import (
+    account_language_update,
     account_settings_update,
     contact_create,
     contact_has_history,
@@ -206,37 +218,44 @@ class AccountSettingsView(AccountPermissionMixin, TemplateView):
     def forms(self):
         data = self.request.POST if self.request.method == "POST" else None
         account = self.request.account
+        # Copies: a form that fails validation must not rename the account on the page.
+        copy = Account.objects.get(pk=account.pk)
         return (
-            # A copy: a form that fails validation must not rename the account on the page.
-            AccountSettingsForm(
-                data, instance=Account.objects.get(pk=account.pk), prefix="account"
-            ),
+            AccountSettingsForm(data, instance=copy, prefix="account"),
             LineFormSet(
                 data,
                 queryset=Line.objects.for_account(account).order_by("name", "number"),
                 prefix="lines",
             ),
+            [
+                LanguagePackForm(data, instance=pack, prefix=f"language-{code}")
+                for code, pack in language_packs(copy).items()
+            ],
         )
 
     def get_context_data(self, **kwargs):
-        form, lines = kwargs.pop("forms", None) or self.forms()
+        form, lines, packs = kwargs.pop("forms", None) or self.forms()
         return {
             **super().get_context_data(**kwargs),
             "form": form,
             "line_forms": lines,
+            "language_forms": packs,
             "state_rules": STATE_RULES.values(),
         }
 
     def post(self, request):
-        form, lines = self.forms()
-        if form.is_valid() and lines.is_valid() and self.save(form, lines):
+        form, lines, packs = self.forms()
+        valid = [form.is_valid(), lines.is_valid(), *(pack.is_valid() for pack in packs)]
+        if all(valid) and self.save(form, lines, packs):
             messages.success(request, "Settings saved.")
             return redirect("account-settings")
-        return self.render_to_response(self.get_context_data(forms=(form, lines)))
+        return self.render_to_response(self.get_context_data(forms=(form, lines, packs)))
 
-    def save(self, form: AccountSettingsForm, lines: LineFormSet) -> bool:
-        """All or nothing: the account's settings and each line; False, with each refusal
-        on its form, when any action refuses."""
+    def save(
+        self, form: AccountSettingsForm, lines: LineFormSet, packs: list[LanguagePackForm]
+    ) -> bool:
+        """All or nothing: the account's settings, each language pack and each line; False,
+        with each refusal on its form, when any action refuses."""
         # A copy: settings refused by a line's rules roll back, and the page shows them as typed.
         account = Account.objects.get(pk=self.request.account.pk)
         with transaction.atomic():
@@ -247,6 +266,13 @@ class AccountSettingsView(AccountPermissionMixin, TemplateView):
                     **{field: form.cleaned_data[field] for field in SETTINGS_FIELDS},
                 ),
             )
+            for pack in packs:
+                saved &= performed(
+                    pack,
+                    lambda pack=pack: account_language_update(
+                        account=account, language=pack.language, **pack.cleaned_data
+                    ),
+                )
             for line_form in lines:
                 saved &= performed(
                     line_form,

@@ -3,251 +3,326 @@
 The FCC treats any reasonable means as a revocation of consent, so "Stop texting me" counts as
 much as STOP. The detector is precise before it is eager: a false opt-out silences a customer who
 wanted the texts, so everyday sentences that merely contain a keyword ("can't stop laughing",
-"end of the month works") must not match, and negated or conditional requests ("please don't
-stop texting me", "don't text me after 9") are left to people. Typos such as "stpo" are left
-unmatched. Precision and recall are measured on `tests/data/revocation_corpus.tsv`.
+"end of the month works", "cancel my appointment") must not match, and negated or conditional
+requests ("please don't stop texting me", "don't text me after 9") are left to people.
+
+It reads structure, not a list of sentences. A request is a verb of stopping (stop, quit,
+cease, end, cancel, unsubscribe, remove, take off…) and what it is about, with anything a person
+puts between them: "stop sending me the weekly promo texts" is `stop` + `sending me the weekly
+promo` + `texts`. What may stand between them is any run of a few words that does not end the
+clause (`and`, `but`, `to`, `at`, `until`…), so "stop by the shop and text me" is not one.
+The thing is the messages (texts, reminders, alerts, promos, this number, me, the list). Words
+sent alone that mean stop ("remove", "unsub", "basta") count, as do keywords misspelt inside a
+sentence ("please stpo texting me", `keywords.misspellings`). Spanish, French, Portuguese and
+German requests are read too, and each reading names its language so the reply can match it.
+
+Precision and recall are measured on `tests/data/revocation/` (`benchmarks/revocation.py`).
 """
 
 import re
 import unicodedata
 from dataclasses import dataclass
 
+from crm.languages import Language
+from keywords.misspellings import read_misspelling
+
+# Words that, alone or with only courtesies around them, ask to stop.
 STOP_WORDS = frozenset(
-    "stop stopall unsubscribe unsub optout revoke "
-    "baja alto parar pare detener cancelar desuscribir desuscribirme "
-    "arret arrete arretez desabonner desinscrire stopp abmelden".split()
+    "stop stopall unsubscribe unsub unsuscribe optout revoke remove cease desist discontinue "
+    "unenroll unregister deregister "
+    "baja alto parar pare paren detener cancelar desuscribir desuscribirme salir basta "
+    "arret arrete arretez arreter desabonner desinscrire desinscription desabonnement "
+    "sair remover descadastrar stopp abmelden austragen abbestellen".split()
 )
-FILLER_WORDS = frozenset(
-    "please pls plz now it thanks thank you thx ty asap immediately already all the these those "
-    "texts text messages message msgs sms txts ok okay me right away just again for good "
-    "por favor gracias ya todo todos los mensajes merci bitte danke obrigado obrigada sil vous "
-    "plait".split()
+COURTESIES = frozenset(
+    "please pls plz now it thanks thank you thx ty tks asap immediately already all the these "
+    "those texts text messages message msgs sms txts ok okay me right away just again for good "
+    "and ya de la mi el por favor gracias todo todos los mensajes merci svp stp sil vous plait "
+    "bitte danke obrigado obrigada".split()
 )
 NEGATIONS = frozenset(
     "don't dont do not never no won't wont didn't didnt shouldn't if why can't cant did does "
-    "when".split()
+    "when whether unless i'll ill we'll".split()
 )
-TIME_LIMITS = re.compile(
-    r"^\s*(after|before|until|till|til|between|during|tonight|today|tomorrow|while|"
+# A request followed by these is limited in time or scope: left to people.
+LIMITS = re.compile(
+    r"^\s*((by|via|through|on|over)\s+(e-?mail|phone|calls?|whatsapp|facebook|messenger|mail)|"
+    r"except|unless|only|instead|other than|after|before|until|till|til|between|during|"
+    r"tonight|today|tomorrow|while|"
     r"this (morning|afternoon|evening|week|weekend)|next|on (weekends?|sundays?|saturdays?)|"
-    r"at (work|night)|so (late|early)|back)\b"
+    r"at (work|night|\d)|so (late|early)|back|for (now|a (while|bit|few|week|month|day)))\b"
 )
 
-ME = r"(me|us|this number|my (phone|number|cell|mobile))"
-VERBS = r"(texting|txting|texing|messaging|msging|msg'ing|contacting|spamming|bothering|harassing)"
-OTHER_CHANNELS = r"((calling|emailing|phoning)\s+(and|or|&)\s+)?"
-NOUNS = (
-    r"(texts?|txts?|messages?|msgs?|sms|spam|reminders|notifications|alerts|promos?|promotions|"
-    r"marketing|ads)"
+# Words that end the stretch between a verb and its thing: a new clause, or a place or time.
+BOUNDARY = (
+    r"(and|or|but|so|because|cause|if|when|to|at|by|in|on|into|for|with|about|until|after|than|"
+    r"y|o|pero|que|si|cuando|porque|para|et|ou|mais|quand|parce|pour|"
+    r"before|while|i|i'm|im|you|he|she|we|they|is|are|was|were|be|been|can|could|will|would|"
+    r"should|please|pls|thanks|not|no)"
 )
-MESSAGES = r"(" + NOUNS + r"|texting|messaging)"
-POLITE_END = r"(\s+(please|pls|plz|now|asap|thanks|thank you|immediately))*\s*([.!?,;]|$)"
-LIST = r"(list|lists|texts?|messages?|database|system|contacts|mailing|sms|marketing|texting)"
-# What "stop getting ...", "unsubscribe from ..." must be about for it to mean these texts.
-THESE = (
-    r"((these|this|them|those|it)"
-    + POLITE_END
-    + r"|((all|any|these|those|the|your|this|more)\s+)*"
-    + NOUNS
-    + r"\b)"
+GAP = r"((\s+(?!" + BOUNDARY + r"(\s|$))[a-z0-9'&*-]+){0,5}?)"  # anything between verb and thing
+THINGS = (
+    r"(texts?|txts?|messages?|msgs?|sms|sms's|reminders?|notifications?|alerts|promos?|"
+    r"promotions|deals|offers|ads|adverts|advertisements|updates|marketing|spam|blasts|"
+    r"broadcasts|textos?|rappels|pubs?|publicites|mensajes|recordatorios|notificaciones|"
+    r"promociones|ofertas|publicidad|mensagens)"
 )
-TARGET = (
-    r"(\s+(from|of|off)\s+((your|these|this|the|all|any|every)\s+)*("
-    + LIST
-    + r"|"
-    + NOUNS
-    + r")\b|"
-    + POLITE_END
-    + r")"
+ME = r"(me|us|this number|my (phone|number|cell|mobile)( number)?|this phone)"
+LIST = r"(list|lists|database|system|contacts|contact list|mailing list|texting list|roster)"
+TEXTING = (
+    r"(texting|textin|txting|texing|messaging|messagin|msging|msg'ing|contacting|spamming|"
+    r"bothering|harassing|hitting me up|blowing up my phone)"
+)
+SWEAR = r"(\s+(f\S*ing|f\S*in|freaking|frickin|fricking|effing|damn|bloody|goddamn))?"
+CLAUSE_END = (
+    r"(\s+(please|pls|plz|now|asap|thanks|thank you|immediately|already|ok))*\s*([.!?,;]|$)"
+)
+THAT = rf"\s+(this|these|it|here|them|that|everything|all)\s*{CLAUSE_END}"  # "off this."
+STOPPING = (
+    r"(stop|stopall|stp|quit|cease|halt|discontinue|cancel|"
+    r"end(?=\s+(the|these|those|your|all|this|my)\b))"
 )
 
 
 @dataclass(frozen=True)
 class Pattern:
-    name: str
+    reason: str
     regex: re.Pattern
+    language: str = Language.ENGLISH
     guarded: bool = True  # a negation just before the match cancels it
 
 
+def _pattern(reason: str, *parts: str, **options) -> Pattern:
+    return Pattern(reason, re.compile("|".join(parts)), **options)
+
+
 PATTERNS = (
-    Pattern(
+    _pattern(
         "asks to stop being texted",
-        re.compile(
-            r"\b(stop|quit|cease|end)\s+"
-            + OTHER_CHANNELS
-            + VERBS
-            + r"(\s+(and|or|&)\s+"
-            + VERBS
-            + r")*\s*("
-            + ME
-            + r"\b|[.!?,;]|$)"
-        ),
+        rf"\b(stop|quit|cease|end){SWEAR}\s+((calling|emailing|phoning)\s+(and|or|&)\s+)?"
+        rf"{TEXTING}(\s+(and|or|&)\s+{TEXTING})*\s*({ME}\b|{CLAUSE_END})",
+        rf"\b(stop|quit|cease){SWEAR}\s+sending\s*(({ME}|stuff|things|anything|junk|crap|"
+        rf"garbage|this|these|them|it)\b|{CLAUSE_END})",
     ),
-    Pattern(
+    _pattern(
         "asks to stop the messages",
-        re.compile(
-            r"\b(stop|quit|cease|end)\s+(sending\s+)?(me\s+|us\s+)?"
-            r"((all|these|those|the|your|this|any|more)\s+)*" + NOUNS + r"\b"
-        ),
+        rf"\b{STOPPING}(\s+sending)?(\s+(me|us))?(\s+with)?{GAP}\s+{THINGS}\b",
+        rf"\bcancel{GAP}\s+subscriptions?\s+(to|for){GAP}\s+{THINGS}\b",
+        rf"\bknock it off(\s+with{GAP}\s+{THINGS}\b|{CLAUSE_END})",
+        rf"\benough\s+with{GAP}\s+{THINGS}\b",
+        rf"\b(can|could|would|will)\s+(you|u|you guys|y'all)\s+(please\s+|pls\s+)?stop{CLAUSE_END}",
+        r"\b(i|we)\s+(said|say|already said|told you|have said|'ve said|keep saying)\s+"
+        r"(to\s+)?(stop|unsubscribe|optout)\b",
+        rf"^((please|pls|plz)\s+)?(stop|quit)\s+(these|them|this|it)\s*{CLAUSE_END}",
     ),
-    Pattern(
-        "asks to stop sending",
-        re.compile(
-            r"\b(stop|quit|cease)\s+sending\s+(me|us)\s*((stuff|things|anything|junk|crap|"
-            r"this|these|them)\b|" + POLITE_END + r")"
-        ),
+    _pattern(
+        "wants the messages to stop",
+        rf"\b(these|the|those|your|all|all the|all these|all your){GAP}\s+{THINGS}\s+"
+        r"(to|must|need to|needs to|have to|has to|should|gotta)\s+(stop|end|cease)\b",
+        r"\bmake\s+(it|them|this)\s+stop\b",
     ),
-    Pattern(
+    _pattern(
         "asks to be unsubscribed",
-        re.compile(
-            r"\bunsubscribe\s+" + ME + r"\b|\bopt\s+" + ME + r"\s+out\b|"
-            r"^(please\s+|pls\s+|plz\s+)?(unsubscribe|optout)" + TARGET
-        ),
+        rf"\b(unsubscribe|unsub|optout)\s+{ME}\b",
+        rf"\bopt\s+{ME}\s+out\b",
+        r"\b(i'm|i am|im|we're|we are)\s+(opting out|unsubscribing|optouting)\b",
+        rf"\b(unsubscribe|unsub|optout)\s+(from|of)({GAP}\s+({THINGS}|{LIST})\b|{THAT})",
+        rf"^((please|pls|plz|kindly)\s+)?(unsubscribe|unsub|optout){CLAUSE_END}",
     ),
-    Pattern(
+    _pattern(
         "asks to be removed",
-        re.compile(
-            r"\b(remove|delete|take|erase)\s+" + ME + r"\s*((from|off|out of)\s+((your|the|this|"
-            r"all|any|every)\s+)*" + LIST + r"\b|(off)?" + POLITE_END + r")"
-        ),
+        rf"\b(remove|delete|erase|take|get|drop|scratch|strike|pull|cross)\s+{ME}\s*"
+        rf"((from|off|of|out of|outta)\b({GAP}\s+({LIST}|{THINGS})\b|{THAT})|"
+        rf"off{CLAUSE_END})",
+        rf"\b(remove|delete|erase|scratch)\s+{ME}{CLAUSE_END}",
+        rf"\b(remove|delete|take)\s+(from|off)\s+(your|the|this|ur)\s+{LIST}\b",
+        rf"\b(remove|delete|erase|lose|forget)\s+(my|this)\s+(number|phone number|cell number|"
+        rf"contact|info)(\s+(from|off)({GAP}\s+({LIST}|{THINGS})\b|{THAT})|{CLAUSE_END})",
+        rf"\b(please|pls|plz)\s+remove{CLAUSE_END}",
+        rf"\bput\s+{ME}\s+on{GAP}\s+(do not|dont|don't|no)\s+(text|call|contact)\s+list\b",
     ),
-    Pattern(
-        "asks not to be texted",
-        re.compile(
-            r"\b(don'?t|do not|never|pls don'?t|please don'?t|please do not)\s+(ever\s+)?"
-            r"(text|txt|message|msg|sms|contact|send)\s+(" + ME + r"|any more|anymore)\b"
-            r"(?!\s*back)"
-        ),
-        guarded=False,
-    ),
-    Pattern(
-        "asks for no more messages",
-        re.compile(r"\bno\s+(more|further)\s+" + MESSAGES + r"\b"),
-    ),
-    Pattern(
+    _pattern(
         "says they want out",
-        re.compile(
-            r"\b(i|we)\s*('d| would| want| wish| need)?\s*(like\s+)?(to\s+)?"
-            r"((unsubscribe|optout|be removed|be taken off)"
-            + TARGET
-            + r"|stop\s+(receiving|getting)\s+"
-            + THESE
-            + r")"
-        ),
+        rf"\b(i|we)\s*('d| would| want| wanna| wish| need)?\s*(like\s+)?(to\s+)?"
+        rf"((unsubscribe|optout|unsub|be removed|be taken off)(\s+(from|of)({GAP}\s+({LIST}|"
+        rf"{THINGS})\b|{THAT})|{CLAUSE_END})"
+        rf"|stop\s+(receiving|getting){GAP}\s+({THINGS}\b|(these|this|them|those|it)"
+        rf"{CLAUSE_END}))",
+        rf"\b(i|we)\s*('d like| would like| want| wanna| need)\s+(to\s+(be|get)\s+)?(off|out)"
+        rf"((\s+(of|from))?({GAP}\s+({LIST}|{THINGS})\b|{THAT})|{CLAUSE_END})",
     ),
-    Pattern(
+    _pattern(
         "asks how to stop the messages",
-        re.compile(
-            r"\bhow\s+(do|can)\s+i\s+((unsubscribe|optout)"
-            + TARGET
-            + r"|stop\s+((receiving|getting)\s+)?"
-            + THESE
-            + r")"
-        ),
+        rf"\bhow\s+(do|can|to)\s+(i\s+|we\s+)?((unsubscribe|optout)(\s+(from|of){GAP}\s+"
+        rf"({THINGS}|{LIST}|this|these|them|it)\b|{CLAUSE_END})|(stop|end)\s+((receiving|getting)"
+        rf"\s+)?((these|this|them|those)|(these|this|those|your){GAP}\s+{THINGS}){CLAUSE_END})",
         guarded=False,
     ),
-    Pattern("asks to be left alone", re.compile(r"\bleave me alone\b|\blose my number\b")),
-    Pattern(
+    _pattern(
+        "asks not to be texted",
+        rf"\b(don'?t|do not|never|pls don'?t|please don'?t|please do not|dont)\s+(ever\s+)?"
+        rf"(text|txt|message|msg|sms|contact|send|email or text|call or text)\s+({ME}|anything|"
+        rf"any more|anymore)\b(?!\s*back)",
+        r"\b(don'?t|do not)\s+(ever\s+)?(text|txt|message|msg|contact)\s+(me|us)\s+again\b",
+        r"\bif\s+(you|u)\s+(text|txt|message|contact)\s+(me|us)\s+(again|one more time)\b",
+        guarded=False,
+    ),
+    _pattern(
+        "asks for no more messages",
+        rf"\bno\s+(more|further){GAP}\s+({THINGS}|texting|messaging)\b",
+        rf"\bno\s+{THINGS}\s+(anymore|any more|please|pls|plz|thanks|thank you)\b",
+    ),
+    _pattern(
+        "asks to be left alone",
+        r"\bleave\s+me(\s+\S+){0,2}\s+alone\b",
+        r"\blose my number\b",
+        r"\b(stop|quit)\s+(it|this)\s*(now|already|please|!)",
+    ),
+    _pattern(
         "withdraws consent",
-        re.compile(
-            r"\b(revoke|withdraw|withdrawing|revoking)\s+(my\s+|all\s+)?consent\b|"
-            r"\bcease\s+and\s+desist\b|\bcease\s+(all\s+)?(communications?|contact)\b"
-        ),
+        r"\b(revoke|withdraw|withdrawing|revoking|rescind|retract)\s+(my\s+|all\s+|any\s+)?"
+        r"(consent|permission|authorization)\b",
+        r"\bcease\s+and\s+desist\b",
+        r"\bcease\s+(all\s+)?(communications?|contact)\b",
     ),
-    Pattern(
+    _pattern(
         "says they do not want the messages",
-        re.compile(
-            r"\b(no longer|don'?t|do not|dont)\s+(want|wish)\s+(to\s+(receive|get)\s+)?"
-            r"((any|these|your|the|more)\s+)*" + NOUNS + r"\b|"
-            r"\b(rather|prefer)\s+not\s+(to\s+)?(get|receive)\s+((any|these|your)\s+)*"
-            + NOUNS
-            + r"\b|\bcan you (please\s+)?not\s+(text|message|contact)\s+"
-            + ME
-            + r"\b"
-        ),
-        guarded=False,
+        rf"\b(no longer|don'?t|do not|dont|never)\s+(want|wish|need)(\s+to\s+(receive|get))?"
+        rf"{GAP}\s+{THINGS}\b",
+        r"\b(don'?t|do not|dont|no longer)\s+(want|need)\s+(these|this|them|those|it|any)"
+        r"(\s+\w+)?\s+(anymore|any more|no more)\b",
+        rf"\b(don'?t|do not|dont|no longer)\s+(want|wish)\s+to\s+(receive|get)\s+(these|this|them|"
+        rf"those|it|any|anything|anymore|any more){CLAUSE_END}",
+        rf"\b(rather|prefer)\s+not\s+(to\s+)?(get|receive){GAP}\s+{THINGS}\b",
+        rf"\bcan you (please\s+)?not\s+(text|message|contact)\s+{ME}\b",
+        r"\b(not|never) interested\b.*\b(stop|remove|unsubscribe)\b",
     ),
-    Pattern(
-        "asks to cancel the messages",
-        re.compile(
-            r"\bcancel\s+((all|these|those|the|your|my)\s+)*((subscription|subscriptions)\s+"
-            r"to\s+((these|your|the|all)\s+)*)?" + NOUNS + r"\b"
-        ),
-    ),
-    Pattern("asks to be removed", re.compile(r"\b(please|pls|plz)\s+remove\s*([.!?]|$)")),
-    Pattern(
+    _pattern(
         "asks to stop (Spanish)",
-        re.compile(
-            r"\bno\s+(mas|quiero\s+(recibir\s+)?(mas\s+)?)\s*(mensajes|textos|sms)\b|"
-            r"\b(deja|dejen|dejar|deje|para|paren|pare|parar)\s+de\s+(enviar|mandar|escribir)|"
-            r"\bno\s+me\s+(envie|envies|envien|mande|mandes|manden|escriba|escribas|escriban)\b|"
-            r"\b(darme|dar|dame|deme|denme)\s+de\s+baja\b|"
-            r"\b(eliminar|borrar|quitar|quiten|saquen|sacar|eliminen|borren)\s+(mi\s+numero|"
-            r"me\s+de)\b"
-        ),
+        r"\bno\s+(mas|quiero\s+(recibir\s+)?(mas\s+)?)\s*(\w+\s+)?(mensajes|textos|sms|"
+        r"promociones|ofertas|recordatorios|notificaciones|publicidad)\b",
+        r"\b(deja|dejen|dejar|deje|dejes|para|paren|pare|parar)\s+de\s+(enviar|mandar|escribir|"
+        r"molestar|contactar)",
+        r"\b(ya\s+)?no\s+me\s+(vuelva|vuelvan|vuelvas)\s+a\s+(escribir|enviar|mandar|contactar)",
+        r"\bno\s+me\s+(envie|envies|envien|mande|mandes|manden|escriba|escribas|escriban|"
+        r"contacte|contacten)\b",
+        r"\b(darme|dar|dame|deme|denme|den|doy|dese)\s+de\s+baja\b",
+        r"\b(eliminar|borrar|quitar|quiten|quite|saquen|saque|sacar|eliminen|elimine|borren|"
+        r"borre)\s+(mi\s+numero|me\s+de|de\s+su\s+lista)",
+        r"\b(borrenme|eliminenme|quitenme|saquenme|borrame|sacame|quitame|eliminame|"
+        r"desuscribanme|desuscribame)\b",
+        r"\bquiero\s+(darme\s+de\s+baja|desuscribirme|salir\s+de\s+la\s+lista|que\s+(dejen|paren))",
+        r"\b(quiero|deseo)\s+(darme\s+de\s+baja|desuscribirme|salir\s+de\s+(la|su|esta)\s+lista)",
+        r"\bno\s+(quiero|deseo)\s+(seguir\s+)?(recibir|recibiendo)\b",
+        r"\b(favor\s+de\s+)?no\s+(enviar|mandar)(me)?\s+mas\b",
+        rf"\b(detengan|deten|cancela|cancelen|cancelar|paren|suspendan|suspender){GAP}\s+{THINGS}\b",
+        r"\b(cancelar|anular)\s+(la\s+|mi\s+)?suscripcion\b",
+        r"\b(darse|darte|dese)\s+de\s+baja\b|\bla\s+baja\s+(de|del)\s+(la\s+)?(lista|servicio)",
+        language=Language.SPANISH,
     ),
-    Pattern(
+    _pattern(
         "asks to stop (French)",
-        re.compile(
-            r"\barret(e|ez)?\s+de\s+m\s?'?\s*(envoyer|ecrire)|"
-            r"\bne\s+m\s?'?\s*(envoyez|ecrivez|envoie|ecris)\s+plus\b|"
-            r"\b(je\s+veux|je\s+souhaite|veuillez)\s+(me\s+)?(desabonner|desinscrire)\b|"
-            r"\bplus\s+de\s+(messages|sms|textos)\b|\b(desabonnez|desinscrivez)\s*-?\s*moi\b"
-        ),
+        r"\b(arret(e|ez|er)?|cesse[zr]?)\s+(de\s+m\s?'?\s*(envoyer|ecrire|texter|contacter|"
+        r"harceler)|(les|vos|ces|tes)\s+(\w+\s+)?(messages|sms|textos|texto|notifications|"
+        r"promotions|rappels|pubs?))",
+        r"\bne\s+m\s?'?\s*(envoyez|ecrivez|envoie|ecris|contactez|textez)\s+plus\b",
+        r"\b(je\s+(ne\s+)?(veux|souhaite|desire)\s+(plus|pu|pus)\s+(recevoir|avoir))\b",
+        r"\b(je\s+veux|je\s+souhaite|je\s+voudrais|veuillez)\s+(me\s+)?(desabonner|"
+        r"desinscrire|retirer|etre retire)",
+        r"(^|[,;:]\s*|\b(stop|svp|merci)\s+)plus\s+de\s+(messages|sms|textos|texto|promotions|"
+        r"notifications)\b",
+        r"\b(veux|souhaite|desire)\s+plus\s+etre\s+(contacte|sollicite|derange)",
+        r"\b(desabonnez|desinscrivez|retirez|enlevez|supprimez|effacez|rayez)\s*-?\s*moi\b",
+        r"\b(supprimez|effacez|retirez|enlevez)\s+mon\s+numero\b",
+        r"\bne\s+plus\s+(me\s+|m\s?'\s*)?(envoyer|ecrire|contacter|texter|recevoir|solliciter)\b",
+        r"\b(veux|souhaite|desire|voudrais)\s+(plus|pu|pus|pas)\s+(de|vos|ces|tes)"
+        r"\s+(\w+\s+)?(messages|sms|textos|texto|promotions|pubs?|notifications)\b",
+        r"\b(me|m\s?'?)\s*(retirer|desabonner|desinscrire|supprimer|enlever|radier)\s+(de|du|des)"
+        r"\s+((votre|vos|la|cette|ces|tes|ta)\s+)?(liste|listes|sms|messages|textos|envois|"
+        r"abonnement|base|fichier|notifications)\b",
+        r"\b(laissez|laisse|fichez|foutez)\s*-?\s*moi\s+(tranquille|la paix)\b",
+        language=Language.FRENCH,
     ),
-    Pattern(
+    _pattern(
         "asks to stop (Portuguese)",
-        re.compile(
-            r"\b(pare|parem|parar)\s+de\s+(me\s+)?(enviar|mandar)|"
-            r"\bnao\s+(quero\s+)?(mais\s+)?(receber\s+)?(mais\s+)?(mensagens|sms)\b"
-        ),
+        r"\b(pare|parem|parar)\s+de\s+(me\s+)?(enviar|mandar)",
+        r"\bnao\s+(quero\s+)?(mais\s+)?(receber\s+)?(mais\s+)?(mensagens|sms)\b",
+        r"\b(me\s+(tire|tirem|remova|removam|exclua)|(tire|remova|exclua)-me)\s+(da|de|dessa|"
+        r"desta)\s+lista\b",
+        r"\bnao\s+me\s+(mande|mandem|envie|enviem)\s+mais\b",
+        r"\b(descadastrar|descadastre|descadastrem|me\s+descadastre|sair\s+da\s+lista)\b",
+        r"\bnao\s+quero\s+(mais\s+)?receber\b|\bchega\s+de\s+(mensagens|sms)\b",
+        language=Language.PORTUGUESE,
     ),
-    Pattern(
+    _pattern(
         "asks to stop (German)",
-        re.compile(
-            r"\bkeine\s+(sms|nachrichten|nachricht|werbung)\s+mehr\b|"
-            r"\b(horen sie|hor|hort)\s+auf\b|\bbitte\s+abmelden\b"
-        ),
+        r"\bkeine\s+(sms|nachrichten|nachricht|werbung)\s+mehr\b",
+        r"\b(horen sie|hor|hort)\s+auf\b",
+        r"\bbitte\s+abmelden\b",
+        r"\b(aus|von)\s+(der|ihrer|dieser)\s+liste\s+(entfernen|streichen|loschen|nehmen)\b",
+        r"\b(nehmen sie|bitte)\s+mich\s+(aus|von)\s+(der|ihrer)\s+(liste|verteiler)",
+        language=Language.GERMAN,
     ),
 )
 
+SPELLED_OUT = re.compile(r"\b[a-z]([\s.\-][a-z]\b){2,}\.?")
 SENTENCE_BREAKS = re.compile(r"[.!?;\n]+|\s[-–—]+\s")
 WORDS = re.compile(r"[a-z0-9']+")
 
 
+@dataclass(frozen=True)
+class Revocation:
+    reason: str
+    language: str = Language.ENGLISH
+
+
 def normalize_phrase(text: str) -> str:
-    """Lower case, accents and typographic quotes removed, opt-out spellings joined."""
+    """Lower case, accents and typographic quotes removed, opt-out spellings joined and
+    misspelt opt-out keywords read as the keyword ("stpo texting" is "stop texting")."""
     folded = unicodedata.normalize("NFKD", text or "").casefold()
     folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
     folded = folded.replace("’", "'").replace("‘", "'").replace("`", "'")
     folded = re.sub(r"\bopt[\s\-_]*out\b", "optout", folded)
     folded = re.sub(r"\bstop[\s\-_]+all\b", "stopall", folded)
+    folded = SPELLED_OUT.sub(_spelled_word, folded)
+    folded = re.sub(r"[a-z]{3,}", _keyword_as_meant, folded)
     return re.sub(r"[ \t]+", " ", folded).strip()
 
 
-def detect_revocation(text: str) -> str | None:
-    """Why the message reads as a request to stop messages, or None when it does not."""
+def _spelled_word(letters: re.Match) -> str:
+    """A word of stopping typed apart ("S T O P texting me") joined; other letters stay."""
+    word = re.sub(r"[\s.\-]", "", letters.group())
+    return word if word in STOP_WORDS else letters.group()
+
+
+def _keyword_as_meant(word: re.Match) -> str:
+    misspelling = read_misspelling(word.group(), (Language.ENGLISH,))
+    return misspelling.keyword.lower().replace(" ", "") if misspelling else word.group()
+
+
+def read_revocation(text: str) -> Revocation | None:
+    """Why the message reads as a request to stop messages, in which language, or None."""
     normalized = normalize_phrase(text)
     if not normalized:
         return None
-    sentences = SENTENCE_BREAKS.split(normalized)
-    last_clause = [sentence.split(",")[-1] for sentence in sentences if sentence.strip()][-1:]
+    sentences = [sentence for sentence in SENTENCE_BREAKS.split(normalized) if sentence.strip()]
+    last_clause = [sentence.split(",")[-1] for sentence in sentences][-1:]
     for sentence in [*sentences, *last_clause]:
         if _only_asks_to_stop(sentence):
-            return "a sentence that only asks to stop"
+            return Revocation("a sentence that only asks to stop")
     for pattern in PATTERNS:
         for match in pattern.regex.finditer(normalized):
             if pattern.guarded and _negated(normalized, match.start()):
                 continue
-            if _time_limited(normalized, match.end()):
+            if _limited(normalized, match.end()):
                 continue
-            return pattern.name
+            return Revocation(pattern.reason, pattern.language)
     return None
 
 
 def _only_asks_to_stop(sentence: str) -> bool:
     words = set(WORDS.findall(sentence))
-    return bool(words & STOP_WORDS) and words <= STOP_WORDS | FILLER_WORDS
+    return bool(words & STOP_WORDS) and words <= STOP_WORDS | COURTESIES
 
 
 def _negated(text: str, start: int) -> bool:
@@ -257,5 +332,5 @@ def _negated(text: str, start: int) -> bool:
     return any(word in NEGATIONS for word in before) or "do not" in joined
 
 
-def _time_limited(text: str, end: int) -> bool:
-    return bool(TIME_LIMITS.match(text[end:]))
+def _limited(text: str, end: int) -> bool:
+    return bool(LIMITS.match(text[end:]))

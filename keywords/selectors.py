@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from django.db.models import Exists, OuterRef, Q
 
 from crm.models import Account, Line
+from crm.selectors import active_languages
 from keywords.decisions import Decision, decide
 from keywords.models import Action, KeywordResponder
 
@@ -32,6 +33,7 @@ def decide_for_line(line: Line, body: str, opt_out_type: str = "") -> Decision:
         body=body,
         opt_out_type=opt_out_type,
         responders=responders_for_line(line),
+        languages=active_languages(line.account),
     )
 
 

@@ -10,10 +10,12 @@ from django.views.generic import DeleteView, FormView, ListView
 from core.action_forms import ActionFormMixin, ObjectActionFormMixin
 from core.htmx import FragmentForHtmxMixin
 from core.replies import render_reply
+from crm.languages import Language
 from crm.roles import MANAGE_ACCOUNT, perm
 from crm.scoping import AccountPermissionMixin
+from crm.selectors import language_packs
 from keywords.forms import ResponderForm, TesterForm
-from keywords.matching import BUILTIN_KEYWORDS
+from keywords.languages import PACKS
 from keywords.models import Action, KeywordResponder
 from keywords.selectors import decide_for_line
 from keywords.services import responder_delete, responder_save, responder_set_active
@@ -51,19 +53,30 @@ class ResponderListView(FragmentForHtmxMixin, RespondersMixin, ListView):
 
 
 def _builtin_rows(account) -> list[dict]:
-    replies = {
-        Action.OPT_OUT: account.opt_out_confirmation,
-        Action.OPT_IN: account.opt_in_reply,
-        Action.HELP: account.help_reply,
-    }
-    return [
-        {
-            "kind": Action(kind).label,
-            "keywords": keywords,
-            "reply": render_reply(replies[kind], account),
+    """Each language pack's keywords by effect, with the reply each gets and whether the
+    account reads the pack (English always)."""
+    packs = language_packs(account)
+    rows = []
+    for language, pack in PACKS.items():
+        replies = packs.get(language, account)
+        active = language == Language.ENGLISH or replies.is_active
+        templates = {
+            Action.OPT_OUT: replies.opt_out_confirmation,
+            Action.OPT_IN: replies.opt_in_reply,
+            Action.HELP: replies.help_reply,
         }
-        for kind, keywords in BUILTIN_KEYWORDS.items()
-    ]
+        rows.extend(
+            {
+                "language": pack.label,
+                "active": active,
+                "kind": Action(kind).label,
+                "keywords": keywords,
+                "reply": render_reply(templates[kind], replies),
+            }
+            for kind, keywords in pack.keywords.items()
+            if keywords
+        )
+    return rows
 
 
 class ResponderFormMixin(ActionFormMixin):

@@ -5,7 +5,8 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from crm.models import Account, ConsentPolicy, RevocationPolicy
-from crm.services import line_create
+from crm.selectors import language_packs
+from crm.services import LANGUAGE_REPLIES, line_create
 from tests.support.factories import ResponderFactory
 from tests.support.webhook_client import inbound_params
 
@@ -34,6 +35,10 @@ def settings_data(account, lines, **overrides):
         data[f"lines-{index}-consent_policy"] = line.consent_policy
     if account.quiet_hours_enabled:
         data["account-quiet_hours_enabled"] = "on"
+    for code, pack in language_packs(account).items():
+        data.update({f"language-{code}-{field}": getattr(pack, field) for field in LANGUAGE_REPLIES})
+        if pack.is_active:
+            data[f"language-{code}-is_active"] = "on"
     data.update(overrides)
     return data
 

@@ -1,7 +1,8 @@
 import pytest
 
 from core.text import normalize
-from keywords.matching import Action, builtin_kind, match_builtin
+from keywords.matching import BuiltinMatch, builtin_kind, match_builtin
+from keywords.models import Action
 
 
 @pytest.mark.parametrize(
@@ -41,7 +42,7 @@ from keywords.matching import Action, builtin_kind, match_builtin
     ],
 )
 def test_builtin_keywords_match_after_normalisation(message, kind, keyword):
-    assert match_builtin(message) == (kind, keyword)
+    assert match_builtin(message) == BuiltinMatch(kind, keyword, "en")
 
 
 @pytest.mark.parametrize(
@@ -77,3 +78,30 @@ def test_custom_keywords_use_the_same_rule():
     assert normalize("remind me tomorrow") != normalize("REMIND ME")
     assert builtin_kind("opt-out") == Action.OPT_OUT
     assert builtin_kind("JOIN") is None
+
+
+@pytest.mark.parametrize(
+    ("message", "kind", "keyword", "language"),
+    [
+        ("ALTO", Action.OPT_OUT, "ALTO", "es"),
+        ("parar.", Action.OPT_OUT, "PARAR", "es"),
+        ("Baja", Action.OPT_OUT, "BAJA", "es"),
+        ("CANCELAR!", Action.OPT_OUT, "CANCELAR", "es"),
+        ("ayuda", Action.HELP, "AYUDA", "es"),
+        ("Volver", Action.OPT_IN, "VOLVER", "es"),
+        ("ARRET", Action.OPT_OUT, "ARRET", "fr"),
+        ("Arrêt", Action.OPT_OUT, "ARRÊT", "fr"),
+        ("aide", Action.HELP, "AIDE", "fr"),
+        ("STOP", Action.OPT_OUT, "STOP", "en"),
+    ],
+)
+def test_language_packs_are_read_when_the_account_has_them_on(message, kind, keyword, language):
+    assert match_builtin(message, ("en", "es", "fr")) == BuiltinMatch(kind, keyword, language)
+    if language != "en":
+        assert match_builtin(message) is None  # English only: the pack is off
+
+
+def test_a_pack_keyword_is_built_in_whatever_the_account_reads():
+    assert builtin_kind("alto") == Action.OPT_OUT
+    assert builtin_kind("AIDE") == Action.HELP
+    assert builtin_kind("alto street") is None

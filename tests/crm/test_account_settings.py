@@ -36,7 +36,9 @@ def settings_data(account, lines, **overrides):
     if account.quiet_hours_enabled:
         data["account-quiet_hours_enabled"] = "on"
     for code, pack in language_packs(account).items():
-        data.update({f"language-{code}-{field}": getattr(pack, field) for field in LANGUAGE_REPLIES})
+        data.update(
+            {f"language-{code}-{field}": getattr(pack, field) for field in LANGUAGE_REPLIES}
+        )
         if pack.is_active:
             data[f"language-{code}-is_active"] = "on"
     data.update(overrides)

@@ -132,9 +132,16 @@ class ReadOnlyAdmin(AccountScopedAdmin):
 @admin.register(Account)
 class AccountAdmin(ActionAdmin):
     list_display = ["name", "help_contact", "revocation_policy", "created_at"]
-    readonly_fields = ["consent_log"]
+    readonly_fields = ["consent_log", "keyword_languages"]
     search_fields = ["name"]
     list_filter = ["revocation_policy"]
+
+    @admin.display(description="Keywords answered in")
+    def keyword_languages(self, account: Account) -> str:
+        """The language packs on; they and their replies are set on the account's Settings
+        page, whose action checks the replies."""
+        on = [pack.get_language_display() for pack in account.languages.filter(is_active=True)]
+        return ", ".join(["English", *on]) + " (languages are switched on in Settings)"
 
     @admin.display(description="Consent log, last verified")
     def consent_log(self, account: Account) -> str:

@@ -8,14 +8,17 @@ them is still read as a request in other words, answered in English).
 from dataclasses import asdict
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from conversations.models import Direction, Message
 from crm.gate import Purpose
 from crm.languages import DEFAULT_REPLIES, Language
 from crm.models import AccountLanguage, Consent, ConsentEvent, ConsentSource, ConsentStatus
+from crm.roles import Role
 from crm.services import account_language_update
 from tests.crm.test_account_settings import settings_data
+from tests.support.factories import make_user
 from tests.support.webhook_client import inbound_params
 
 pytestmark = pytest.mark.usefixtures("signed_account")
@@ -210,3 +213,12 @@ def test_the_tester_shows_the_language_and_the_misspelling(admin_client, account
     assert '<dt>Language</dt><dd>French <span class="meta">(answered in English)' in (
         french.content.decode()
     )
+
+
+def test_the_admin_shows_the_languages_an_account_answers_in(account, client):
+    switch_on(account, Language.FRENCH)
+    staff = make_user(account, Role.ADMIN, username="pack-staff", is_staff=True)
+    staff.user_permissions.set(Permission.objects.all())
+    client.force_login(staff)
+    page = client.get(reverse("admin:crm_account_change", args=[account.pk])).content.decode()
+    assert "English, French (languages are switched on in Settings)" in page

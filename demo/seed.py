@@ -15,7 +15,7 @@ import random
 import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -31,6 +31,7 @@ from conversations import inbound, sending
 from conversations.models import Message, MessageStatus
 from conversations.services import conversation_record_consent, conversation_touch
 from crm import consent
+from crm.languages import DEFAULT_REPLIES, Language
 from crm.models import (
     Account,
     ConsentEvent,
@@ -44,6 +45,7 @@ from crm.roles import Role
 from crm.services import (
     account_create,
     account_credentials_update,
+    account_language_update,
     consent_anchors_record,
     contact_create,
     line_create,
@@ -284,6 +286,12 @@ def _seed_account() -> Account:
     if account is not None:
         return account
     account = account_create(name=ACCOUNT_NAME, help_contact=HELP_CONTACT)
+    account_language_update(
+        account=account,
+        language=Language.SPANISH,
+        is_active=True,
+        **asdict(DEFAULT_REPLIES[Language.SPANISH]),
+    )
     return account_credentials_update(
         account=account, twilio_account_sid="", twilio_auth_token=DEMO_TWILIO_TOKEN
     )
@@ -392,7 +400,9 @@ def _consent_change(contact, line, status, users, rng: random.Random) -> Callabl
             source=ConsentSource.IMPORT,
             note="previous-provider-export.csv",
         )
-    keyword = "STOP" if status == ConsentStatus.OPTED_OUT else rng.choice(["START", "YES"])
+    # Contacts opt out as they write: the keyword, in Spanish, misspelt, or in a sentence.
+    opt_outs = ["STOP", "STOP", "Stop", "ALTO", "stpo", "please stop sending me these texts"]
+    keyword = rng.choice(opt_outs if status == ConsentStatus.OPTED_OUT else ["START", "YES"])
     sid = _sid(rng)
     return lambda: _text_in(contact, line, keyword, sid)
 

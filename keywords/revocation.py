@@ -31,7 +31,7 @@ STOP_WORDS = frozenset(
     "stop stopall unsubscribe unsub unsuscribe optout revoke remove cease desist discontinue "
     "unenroll unregister deregister "
     "baja alto parar pare paren detener cancelar desuscribir desuscribirme salir basta "
-    "arret arrete arretez arreter desabonner desinscrire desinscription desabonnement "
+    "arret arrete arrett arretez arreter desabonner desinscrire desinscription desabonnement "
     "sair remover descadastrar stopp abmelden austragen abbestellen".split()
 )
 COURTESIES = frozenset(
@@ -40,9 +40,11 @@ COURTESIES = frozenset(
     "and ya de la mi el por favor gracias todo todos los mensajes merci svp stp sil vous plait "
     "bitte danke obrigado obrigada".split()
 )
-NEGATIONS = frozenset(
+# A request inside a condition is a question of what to do, not a request: left to people.
+CONDITIONS = frozenset("if when whether unless".split())
+NEGATIONS = CONDITIONS | frozenset(
     "don't dont do not never no won't wont didn't didnt shouldn't if why can't cant did does "
-    "when whether unless i'll ill we'll".split()
+    "i'll ill we'll".split()
 )
 # A request followed by these is limited in time or scope: left to people.
 LIMITS = re.compile(
@@ -312,7 +314,7 @@ def read_revocation(text: str) -> Revocation | None:
             return Revocation("a sentence that only asks to stop")
     for pattern in PATTERNS:
         for match in pattern.regex.finditer(normalized):
-            if pattern.guarded and _negated(normalized, match.start()):
+            if _negated(normalized, match.start(), NEGATIONS if pattern.guarded else CONDITIONS):
                 continue
             if _limited(normalized, match.end()):
                 continue
@@ -325,11 +327,11 @@ def _only_asks_to_stop(sentence: str) -> bool:
     return bool(words & STOP_WORDS) and words <= STOP_WORDS | COURTESIES
 
 
-def _negated(text: str, start: int) -> bool:
+def _negated(text: str, start: int, words: frozenset[str]) -> bool:
+    """Whether one of `words` is among the four before the match in its clause."""
     clause = re.split(r"[.!?;,\n]", text[:start])[-1]
     before = WORDS.findall(clause)[-4:]
-    joined = " ".join(before)
-    return any(word in NEGATIONS for word in before) or "do not" in joined
+    return any(word in words for word in before)
 
 
 def _limited(text: str, end: int) -> bool:

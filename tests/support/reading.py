@@ -28,6 +28,12 @@ def reads_as_stop(message: str) -> bool:
     return decide(account=account, body=message, responders=(), languages=packs).asks_to_stop
 
 
+def reads_as_stop_in_english_only(message: str) -> bool:
+    """The same for an account as created: no pack on, English keywords only."""
+    account, _ = _account()
+    return decide(account=account, body=message, responders=()).asks_to_stop
+
+
 def stop_keyword_only(message: str) -> bool:
     """The baseline: only an exact built-in opt-out keyword of any pack."""
     match = match_builtin(message, (*ADDED_LANGUAGES, "en"))

@@ -259,13 +259,9 @@ class AccountSettingsView(AccountPermissionMixin, TemplateView):
         # A copy: settings refused by a line's rules roll back, and the page shows them as typed.
         account = Account.objects.get(pk=self.request.account.pk)
         with transaction.atomic():
-            saved = performed(
-                form,
-                lambda: account_settings_update(
-                    account=account,
-                    **{field: form.cleaned_data[field] for field in SETTINGS_FIELDS},
-                ),
-            )
+            # The packs first: the account's own update checks every stored reply against
+            # its new name, so a pack reply shortened for a longer name must be stored by then.
+            saved = True
             for pack in packs:
                 saved &= performed(
                     pack,
@@ -273,6 +269,13 @@ class AccountSettingsView(AccountPermissionMixin, TemplateView):
                         account=account, language=pack.language, **pack.cleaned_data
                     ),
                 )
+            saved &= performed(
+                form,
+                lambda: account_settings_update(
+                    account=account,
+                    **{field: form.cleaned_data[field] for field in SETTINGS_FIELDS},
+                ),
+            )
             for line_form in lines:
                 saved &= performed(
                     line_form,

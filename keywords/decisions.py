@@ -95,6 +95,8 @@ def decide(
         decision = _builtin_decision(
             replies, Action.OPT_OUT, misspelling.keyword, misspelling.language
         )
+        if misspelling.exact:
+            return decision
         return replace(
             decision,
             rule=f"Built-in keyword {misspelling.keyword}, misspelt "

@@ -38,6 +38,7 @@ class Misspelling:
     keyword: str  # as its pack spells it
     language: str
     typed: str  # the word as read
+    exact: bool = False  # the keyword itself but for accents ("ARRÊTE"): not a misspelling
 
 
 @dataclass(frozen=True)
@@ -58,9 +59,9 @@ def read_misspelling(text: str, languages: Collection[str]) -> Misspelling | Non
         distance, nearest = _nearest(typed, languages)
         if nearest is None or nearest.kind != Action.OPT_OUT:
             continue
-        if distance and _is_everyday(typed):
-            continue
-        return Misspelling(nearest.keyword, nearest.language, typed)
+        if distance and (_is_everyday(typed) or _is_everyday(form)):
+            continue  # "rareté" is a word, whatever its letters without accents are near
+        return Misspelling(nearest.keyword, nearest.language, typed, exact=not distance)
     return None
 
 

@@ -222,3 +222,40 @@ def test_the_admin_shows_the_languages_an_account_answers_in(account, client):
     client.force_login(staff)
     page = client.get(reverse("admin:crm_account_change", args=[account.pk])).content.decode()
     assert "English, French (languages are switched on in Settings)" in page
+
+
+def test_a_longer_name_and_a_shortened_pack_reply_save_together(admin_client, account, line):
+    switch_on(account, Language.FRENCH, help_reply="{account} " + "x" * 470)
+    response = admin_client.post(
+        reverse("account-settings"),
+        settings_data(
+            account,
+            [line],
+            **{
+                "account-name": "N" * 100,
+                "language-fr-is_active": "on",
+                "language-fr-help_reply": "{account} : aide.",
+            },
+        ),
+    )
+    assert response.status_code == 302
+    account.refresh_from_db()
+    assert account.name == "N" * 100
+    assert AccountLanguage.objects.get(language=Language.FRENCH).help_reply == "{account} : aide."
+
+
+@pytest.mark.parametrize(
+    ("body", "language", "start"),
+    [
+        ("ALTO por favor", Language.SPANISH, "Se ha dado de baja"),
+        ("Basta ya", Language.SPANISH, "Se ha dado de baja"),
+        ("Arrêtez svp", Language.FRENCH, "Vous êtes désabonné"),
+        ("stop por favor", Language.SPANISH, "Se ha dado de baja"),
+    ],
+)
+def test_a_sentence_that_only_asks_to_stop_is_answered_in_its_language(
+    client, deliver, account, line, body, language, start
+):
+    switch_on(account, Language.SPANISH)
+    switch_on(account, Language.FRENCH)
+    assert reply_to(text(client, deliver, line, body)).body.startswith(start)

@@ -1,11 +1,14 @@
 """A message that is only a misspelt opt-out keyword opts out, through the real webhook, when
 the reading is unambiguous and the text is not a word of its own (issue 17)."""
 
+from dataclasses import asdict
+
 import pytest
 
 from conversations.models import Direction, Message
-from crm.languages import Language
+from crm.languages import DEFAULT_REPLIES, Language
 from crm.models import ConsentEvent, ConsentSource
+from crm.services import account_language_update
 from keywords.misspellings import read_misspelling
 from keywords.models import Action
 from tests.support.factories import ResponderFactory
@@ -99,3 +102,22 @@ def test_a_responder_keyword_near_stop_is_the_responder_s(client, account, line,
     deliver(client, inbound_params(line, body="stpo"))
     assert not ConsentEvent.objects.exists()
     assert Message.objects.get(direction=Direction.OUTBOUND).body == "Our deal"
+
+
+@pytest.mark.parametrize("typed", ["Rareté", "Détenir", "Arrêtée"])
+def test_an_accented_everyday_word_is_not_a_misspelling(typed):
+    assert read_misspelling(typed, ALL) is None
+
+
+def test_a_keyword_with_its_accent_is_the_keyword_not_a_misspelling(client, account, line, deliver):
+
+    account_language_update(
+        account=account,
+        language=Language.FRENCH,
+        is_active=True,
+        **asdict(DEFAULT_REPLIES[Language.FRENCH]),
+    )
+    deliver(client, inbound_params(line, body="Arrête"))
+    message = Message.objects.get(direction=Direction.INBOUND)
+    assert message.decision.startswith("Built-in keyword ARRETE")
+    assert "misspelt" not in message.decision

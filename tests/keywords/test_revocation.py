@@ -19,25 +19,42 @@ def test_development_message(row):
 
 
 def test_the_held_out_part_keeps_its_level():
-    """Measured when the rework landed (benchmarks/revocation.py): precision 0.963, recall
-    0.897. The goal is 0.995 and 0.95; this only stops it from sliding back."""
+    """Measured when the rework landed (benchmarks/revocation.py, 469 held-out messages):
+    precision 0.973, recall 0.863. The goal is 0.995 and 0.95, not reached; this only stops
+    the detector from sliding back. Scores only: no held-out message is printed."""
     scores = score(reads_as_stop, revocation_corpus("held_out"))
-    assert scores.precision >= 0.96, "held-out precision fell"
-    assert scores.recall >= 0.89, "held-out recall fell"
+    precision, recall = scores.precision, scores.recall
+    assert precision >= 0.97
+    assert recall >= 0.86
 
 
 def test_the_corpus_is_large_and_a_third_is_held_out():
-    parts = {part: revocation_corpus(part) for part in PARTS}
-    total = sum(len(rows) for rows in parts.values())
+    """Counts only: a failing assertion here must not print held-out messages."""
+    counts = {part: _counts(revocation_corpus(part)) for part in PARTS}
+    total = sum(count["messages"] for count in counts.values())
+    held_out = counts["held_out"]["messages"]
     assert total >= 256 + 200
-    assert len(parts["held_out"]) >= total / 3
-    for rows in parts.values():
-        languages = {row.language for row in rows}
-        assert {"en", "es", "fr"} <= languages
-        assert sum(row.expected for row in rows) >= 100
-        assert sum(not row.expected for row in rows) >= 100
-    messages = [row.message.casefold() for rows in parts.values() for row in rows]
-    assert len(set(messages)) >= len(messages) - 1  # "Start" and "START" from the old corpus
+    assert held_out * 3 >= total
+    for count in counts.values():
+        assert count["languages"] >= 5  # en, es, fr, pt, de
+        assert count["requests"] >= 100
+        assert count["others"] >= 100
+    assert counts["held_out"]["shared"] == 0, "a held-out message is also a development one"
+
+
+def _counts(rows) -> dict[str, int]:
+    development = {_comparable(row.message) for row in revocation_corpus("development")}
+    return {
+        "messages": len(rows),
+        "languages": len({row.language for row in rows}),
+        "requests": sum(row.expected for row in rows),
+        "others": sum(not row.expected for row in rows),
+        "shared": sum(_comparable(row.message) in development for row in rows),
+    }
+
+
+def _comparable(message: str) -> str:
+    return message.strip().rstrip(".!? ").casefold()
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ rules alone, for forms that must show them before saving (the Django admin's).
 """
 
 import logging
-from dataclasses import fields
+from dataclasses import asdict, fields
 from datetime import datetime, time, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser, Group
@@ -133,18 +133,8 @@ def account_settings_validate(
     if time_zone not in TIME_ZONES:
         errors["time_zone"] = [f"Unknown time zone {time_zone!r}: choose one from the list."]
     filled_with = Account(name=name, help_contact=help_contact)
-    replies = {
-        "opt_out_reply": opt_out_reply,
-        "opt_out_all_reply": opt_out_all_reply,
-        "opt_in_reply": opt_in_reply,
-    }
-    for field, template in {**replies, "help_reply": help_reply}.items():
-        if not template.strip():
-            errors[field] = ["A reply cannot be empty."]
-        elif message := too_long(Account, field, template):
-            errors[field] = message
-        elif problem := reply_problem(template, filled_with):
-            errors[field] = [problem]
+    replies = Replies(opt_out_reply, opt_out_all_reply, opt_in_reply, help_reply)
+    errors.update(_reply_errors(Account, replies, filled_with))
     if account.pk:
         for pack in account.languages.all():
             for field in LANGUAGE_REPLIES:
@@ -468,6 +458,20 @@ def consent_log_verify(*, account: Account) -> ConsentLogVerification:
 LANGUAGE_REPLIES = tuple(field.name for field in fields(Replies))
 
 
+def _reply_errors(model: type, replies: Replies, filled_with) -> dict[str, list[str]]:
+    """Why each of these replies cannot be sent once filled in for this account, by field:
+    empty, longer than the model's field, or not sendable (`core.replies.reply_problem`)."""
+    errors: dict[str, list[str]] = {}
+    for field, template in asdict(replies).items():
+        if not template.strip():
+            errors[field] = ["A reply cannot be empty."]
+        elif message := too_long(model, field, template):
+            errors[field] = message
+        elif problem := reply_problem(template, filled_with):
+            errors[field] = [problem]
+    return errors
+
+
 @transaction.atomic
 def account_language_update(
     *,
@@ -484,23 +488,12 @@ def account_language_update(
     later cannot start sending a broken confirmation."""
     if language not in ADDED_LANGUAGES:
         raise ValidationError({"language": [f"There is no {language!r} language pack."]})
-    replies = {
-        "opt_out_reply": opt_out_reply,
-        "opt_out_all_reply": opt_out_all_reply,
-        "opt_in_reply": opt_in_reply,
-        "help_reply": help_reply,
-    }
-    errors: dict[str, list[str]] = {}
-    for field, template in replies.items():
-        if not template.strip():
-            errors[field] = ["A reply cannot be empty."]
-        elif message := too_long(AccountLanguage, field, template):
-            errors[field] = message
-        elif problem := reply_problem(template, account):
-            errors[field] = [problem]
-    if errors:
+    replies = Replies(opt_out_reply, opt_out_all_reply, opt_in_reply, help_reply)
+    if errors := _reply_errors(AccountLanguage, replies, account):
         raise ValidationError(errors)
     pack, _ = AccountLanguage.objects.update_or_create(
-        account=account, language=language, defaults={"is_active": bool(is_active), **replies}
+        account=account,
+        language=language,
+        defaults={"is_active": bool(is_active), **asdict(replies)},
     )
     return pack

@@ -84,6 +84,23 @@ def account_create(*, name: str, help_contact: str = "") -> Account:
     return defaults
 
 
+LANGUAGE_REPLIES = tuple(field.name for field in fields(Replies))
+
+
+def _reply_errors(model: type, replies: Replies, filled_with) -> dict[str, list[str]]:
+    """Why each of these replies cannot be sent once filled in for this account, by field:
+    empty, longer than the model's field, or not sendable (`core.replies.reply_problem`)."""
+    errors: dict[str, list[str]] = {}
+    for field, template in asdict(replies).items():
+        if not template.strip():
+            errors[field] = ["A reply cannot be empty."]
+        elif message := too_long(model, field, template):
+            errors[field] = message
+        elif problem := reply_problem(template, filled_with):
+            errors[field] = [problem]
+    return errors
+
+
 def account_settings_validate(
     *,
     account: Account,
@@ -453,23 +470,6 @@ def consent_log_verify(*, account: Account) -> ConsentLogVerification:
         latest_anchor_day=report.latest_anchor.day if report.latest_anchor else None,
         latest_anchor_hash=report.latest_anchor.hash if report.latest_anchor else "",
     )
-
-
-LANGUAGE_REPLIES = tuple(field.name for field in fields(Replies))
-
-
-def _reply_errors(model: type, replies: Replies, filled_with) -> dict[str, list[str]]:
-    """Why each of these replies cannot be sent once filled in for this account, by field:
-    empty, longer than the model's field, or not sendable (`core.replies.reply_problem`)."""
-    errors: dict[str, list[str]] = {}
-    for field, template in asdict(replies).items():
-        if not template.strip():
-            errors[field] = ["A reply cannot be empty."]
-        elif message := too_long(model, field, template):
-            errors[field] = message
-        elif problem := reply_problem(template, filled_with):
-            errors[field] = [problem]
-    return errors
 
 
 @transaction.atomic

@@ -37,6 +37,11 @@ def pytest_addoption(parser):
         action="store_true",
         help="Fail the run when any test was skipped (CI: a skip hides a missing service).",
     )
+    parser.addoption(
+        "--screenshots",
+        metavar="DIR",
+        help="Save a full-page screenshot of every page the browser sweep visits into DIR.",
+    )
 
 
 def pytest_runtest_setup(item):

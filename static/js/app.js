@@ -1,5 +1,30 @@
 // Progressive enhancement only: every page works without this file (and without htmx, which
 // swaps in the parts of a page a form changes instead of reloading it).
+document.documentElement.classList.add("js");
+
+function toggleMenu(event) {
+  // The Menu button of a narrow screen opens and closes the navigation; Escape closes it and
+  // puts the focus back on the button.
+  const button = event.target.closest("[data-menu-toggle]");
+  if (!button) return;
+  const menu = document.getElementById(button.getAttribute("aria-controls"));
+  const open = button.getAttribute("aria-expanded") !== "true";
+  button.setAttribute("aria-expanded", String(open));
+  menu.classList.toggle("open", open);
+  if (open) {
+    const first = menu.querySelector("a, button");
+    if (first) first.focus();
+  }
+}
+
+function closeMenuOnEscape(event) {
+  if (event.key !== "Escape") return;
+  const button = document.querySelector('[data-menu-toggle][aria-expanded="true"]');
+  if (!button) return;
+  button.setAttribute("aria-expanded", "false");
+  document.getElementById(button.getAttribute("aria-controls")).classList.remove("open");
+  button.focus();
+}
 function scrollThreadsToEnd(root) {
   // A thread opens on its newest message, as in any messaging app.
   for (const thread of root.querySelectorAll("[data-scroll-to-end]")) {
@@ -111,6 +136,8 @@ function checkOnChange(event) {
 }
 
 document.addEventListener("keydown", sendOnCtrlEnter);
+document.addEventListener("keydown", closeMenuOnEscape);
+document.addEventListener("click", toggleMenu);
 document.addEventListener("change", checkOnChange);
 document.addEventListener("DOMContentLoaded", () => showDependentFields(document));
 document.addEventListener("DOMContentLoaded", () => scrollThreadsToEnd(document));

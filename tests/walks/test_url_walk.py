@@ -8,7 +8,6 @@ Admin URLs follow one rule: staff only, and another account's objects do not exi
 """
 
 import re
-from dataclasses import dataclass
 
 import pytest
 from django.apps import apps
@@ -35,80 +34,9 @@ from crm.models import (
 from crm.roles import Role
 from keywords.models import KeywordResponder
 from tests.support.factories import make_user
+from tests.support.pages import ADMINS, DECISIONS, Decision, page_url
 
 pytestmark = pytest.mark.sweep  # long: CI runs it, an everyday run may not
-
-AGENTS, MANAGERS, ADMINS = Role.AGENT, Role.MANAGER, Role.ADMIN
-EVERY_ROLE = frozenset(Role)
-REPORTERS = frozenset({MANAGERS, ADMINS})
-SENDERS = frozenset({MANAGERS, ADMINS})
-ACCOUNT_ADMINS = frozenset({ADMINS})
-
-
-@dataclass(frozen=True)
-class Decision:
-    """Who may use a page, what its `<pk>` is, and what each method answers them.
-
-    `get` and `post` are the statuses for an allowed user (POST with an empty body); None means
-    the view does not answer that method. Everyone else gets 403; a user of another account gets
-    404 for every object id.
-    """
-
-    roles: frozenset[Role]
-    get: int | None = 200
-    post: int | None = None
-    obj: str | None = None
-    htmx: bool = False
-    args: tuple = ()
-
-
-DECISIONS = {
-    "home": Decision(EVERY_ROLE),
-    "contacts": Decision(EVERY_ROLE),
-    "contacts-export": Decision(EVERY_ROLE),
-    "contact-create": Decision(EVERY_ROLE, post=200),
-    "contact": Decision(EVERY_ROLE, obj="contact"),
-    "contact-edit": Decision(EVERY_ROLE, post=302, obj="contact"),
-    "contact-consent": Decision(EVERY_ROLE, obj="contact", htmx=True),
-    "contact-record": Decision(REPORTERS, obj="contact"),
-    "conversations": Decision(EVERY_ROLE),
-    "conversation": Decision(EVERY_ROLE, post=200, obj="conversation"),
-    "conversation-consent": Decision(EVERY_ROLE, get=None, post=302, obj="conversation"),
-    "conversation-review": Decision(EVERY_ROLE, get=None, post=302, obj="conversation"),
-    "conversation-status": Decision(EVERY_ROLE, get=None, post=302, obj="conversation"),
-    "conversation-message": Decision(EVERY_ROLE, get=302, obj="message"),
-    "conversation-new": Decision(EVERY_ROLE, post=200),
-    "conversation-message-cancel": Decision(EVERY_ROLE, get=None, post=302, obj="message"),
-    "broadcasts": Decision(EVERY_ROLE),
-    "broadcast-create": Decision(SENDERS, post=200),
-    "broadcast": Decision(EVERY_ROLE, obj="broadcast", htmx=True),
-    "broadcast-send": Decision(SENDERS, get=None, post=302, obj="broadcast"),
-    "broadcast-cancel": Decision(SENDERS, get=None, post=302, obj="broadcast"),
-    "broadcast-list": Decision(EVERY_ROLE, obj="broadcast", args=("will-get",)),
-    "account-settings": Decision(ACCOUNT_ADMINS, post=200),
-    "imports": Decision(ACCOUNT_ADMINS, post=200),
-    "import": Decision(ACCOUNT_ADMINS, obj="import", htmx=True),
-    "import-mapping": Decision(ACCOUNT_ADMINS, post=200, obj="import"),
-    "import-resume": Decision(ACCOUNT_ADMINS, get=None, post=302, obj="import"),
-    "import-bad-rows": Decision(ACCOUNT_ADMINS, obj="import"),
-    "responders": Decision(ACCOUNT_ADMINS, htmx=True),
-    "responder-create": Decision(ACCOUNT_ADMINS, post=200),
-    "responder-edit": Decision(ACCOUNT_ADMINS, post=200, obj="responder"),
-    "responder-delete": Decision(ACCOUNT_ADMINS, post=302, obj="responder"),
-    "responder-active": Decision(ACCOUNT_ADMINS, get=None, post=302, obj="responder"),
-    "api-keys": Decision(ACCOUNT_ADMINS, post=200),
-    "api-key-revoke": Decision(ACCOUNT_ADMINS, get=None, post=302, obj="api_key"),
-    "webhooks": Decision(ACCOUNT_ADMINS, post=200),
-    "webhook": Decision(ACCOUNT_ADMINS, post=200, obj="webhook"),
-    "webhook-enable": Decision(ACCOUNT_ADMINS, get=None, post=302, obj="webhook"),
-    "webhook-delete": Decision(ACCOUNT_ADMINS, get=None, post=302, obj="webhook"),
-    "webhook-resend": Decision(ACCOUNT_ADMINS, get=None, post=302, obj="webhook", args=(1,)),
-    "reports": Decision(REPORTERS),
-    "snapshot": Decision(REPORTERS),
-    "snapshot-download": Decision(REPORTERS, get=400),  # 400 names the lines to choose
-    "compliance": Decision(REPORTERS),
-    "compliance-download": Decision(REPORTERS, args=("reached",)),
-}
 
 # Open to anyone, with what an anonymous GET gets: the webhooks authenticate by signature and
 # answer POST only; logging out (POST) needs no session, and a GET of it goes to the login page.
@@ -176,11 +104,6 @@ def test_each_decision_names_exactly_the_methods_the_view_answers(name):
     decision = DECISIONS[name]
     assert (decision.get is not None) == hasattr(view, "get"), name
     assert (decision.post is not None) == hasattr(view, "post"), name
-
-
-def page_url(name: str, pk: int) -> str:
-    decision = DECISIONS[name]
-    return reverse(name, args=[pk, *decision.args] if decision.obj else list(decision.args))
 
 
 def methods(decision: Decision) -> list[tuple[str, int]]:

@@ -287,7 +287,14 @@ def _send_chunk(broadcast_id: int) -> bool:
             ],
         )
         conversations_touch_many(
-            line=broadcast.line, contact_ids=[r.contact_id for r in pending], at=now
+            line=broadcast.line,
+            contact_ids=[message.contact_id for message in messages],
+            moved_ids=[
+                message.contact_id
+                for message in messages
+                if message.status != MessageStatus.BLOCKED
+            ],
+            at=now,
         )
         broadcast.sent_through = pending[-1].pk
         broadcast.processed_count += len(pending)

@@ -1,5 +1,6 @@
 from django import forms
 
+from conversations.models import AskedBy
 from core.phones import format_phone
 from core.segments import MAX_BODY_LENGTH
 from core.sms_fields import SmsTextarea, SmsTextField
@@ -58,6 +59,9 @@ class StaffConsentForm(forms.Form):
     """A status staff record from the contact panel; the engine checks role and evidence."""
 
     consent = forms.ChoiceField(choices=ConsentStatus.choices)
+    asked_by = forms.ChoiceField(
+        choices=AskedBy.choices, required=False, widget=forms.RadioSelect, label="How they asked"
+    )
     note = forms.CharField(
         required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 2})
     )

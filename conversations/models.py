@@ -10,6 +10,17 @@ from crm.gate import Purpose
 from crm.scoping import AccountScopedQuerySet
 
 
+class AskedBy(models.TextChoices):
+    """How a contact asked staff to stop texts, kept in the opt-out's note as its evidence."""
+
+    PHONE_CALL = "phone_call", "Phone call"
+    EMAIL = "email", "E-mail"
+    IN_PERSON = "in_person", "In person"
+    LETTER = "letter", "Letter or form"
+    SOCIAL = "social", "Social media or chat"
+    OTHER = "other", "Another way"
+
+
 class ConversationStatus(models.TextChoices):
     OPEN = "open", "Open"
     CLOSED = "closed", "Closed"
@@ -37,6 +48,12 @@ class Conversation(models.Model):
         related_name="+",
         help_text="A message that may revoke consent, waiting for an agent to decide.",
     )
+    last_inbound_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the contact's latest text arrived: newer than a user's last look at "
+        "the conversation, it is unread for them.",
+    )
     flagged_since = models.DateTimeField(
         null=True,
         blank=True,
@@ -63,6 +80,22 @@ class Conversation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.contact} on {self.line}"
+
+
+class ConversationSeen(models.Model):
+    """When a user last opened a conversation: what the contact wrote since is unread to them."""
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="seen")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    seen_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["conversation", "user"], name="conversation_seen_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.conversation} seen by {self.user} at {self.seen_at:%Y-%m-%d %H:%M}"
 
 
 class Direction(models.TextChoices):

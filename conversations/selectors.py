@@ -2,10 +2,20 @@
 
 from dataclasses import dataclass, field
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef, QuerySet, Subquery
+from django.db.models import (
+    BooleanField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+)
 
-from conversations.models import Conversation, Message
+from conversations.models import Conversation, ConversationSeen, Message
 from core.phones import normalize_phone
 from crm.filters import contact_matches
 from crm.models import Account, Consent, ConsentStatus, Contact
@@ -61,15 +71,28 @@ def find_recipient(account: Account, text: str) -> Recipient:
     return Recipient(matches=matches[:RECIPIENT_MATCHES_SHOWN])
 
 
-def conversations_for_sidebar(conversations: QuerySet[Conversation]) -> QuerySet[Conversation]:
-    """Open first, then most recent activity; with the last message and an opted-out marker."""
+def conversations_for_sidebar(
+    conversations: QuerySet[Conversation], user: AbstractBaseUser
+) -> QuerySet[Conversation]:
+    """Open first, then most recent activity; with the last message (and whether it was
+    blocked), an opted-out marker, and whether the contact wrote since `user` last looked."""
     same_pair = {"contact_id": OuterRef("contact_id"), "line_id": OuterRef("line_id")}
     last_message = Message.objects.filter(**same_pair).order_by("-created_at", "-id")
+    seen_at = ConversationSeen.objects.filter(conversation=OuterRef("pk"), user=user)
     return (
         conversations.select_related("contact", "line")
         .annotate(
             last_body=Subquery(last_message.values("body")[:1]),
+            last_status=Subquery(last_message.values("status")[:1]),
             opted_out=Exists(Consent.objects.filter(**same_pair, status=ConsentStatus.OPTED_OUT)),
+            seen_at=Subquery(seen_at.values("seen_at")[:1]),
+        )
+        .annotate(
+            unread=ExpressionWrapper(
+                Q(last_inbound_at__isnull=False)
+                & (Q(seen_at__isnull=True) | Q(last_inbound_at__gt=F("seen_at"))),
+                output_field=BooleanField(),
+            )
         )
         # "open" sorts after "closed", so descending status puts open ones first, and the
         # conversation_sidebar index (account, -status, -last_message_at) serves the order.

@@ -77,8 +77,8 @@ def send_message(
     _check_request(contact_account_id=contact.account_id, line=line, body=body, send_at=send_at)
     now = timezone.now()
     with transaction.atomic():
-        conversation_touch(contact=contact, line=line, at=now)
         reason = _gate(contact, line, purpose, now=now)
+        conversation_touch(contact=contact, line=line, at=now, moves_up=not reason)
         due = max(send_at or now, now)
         # Whether the contact wrote in the 24 hours before the message goes, not before now.
         exempt = quiet_hours_exempt(

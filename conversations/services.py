@@ -5,27 +5,43 @@ from datetime import datetime
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
-from conversations.models import Conversation, ConversationStatus, Message
+from conversations.models import (
+    AskedBy,
+    Conversation,
+    ConversationSeen,
+    ConversationStatus,
+    Message,
+)
 from crm import consent
-from crm.models import ConsentEvent, ConsentSource, Contact, Line
+from crm.models import ConsentEvent, ConsentSource, ConsentStatus, Contact, Line
 
 
-def conversation_touch(*, contact: Contact, line: Line, at: datetime) -> Conversation:
-    """The contact's conversation on the line, created if needed, with its activity time moved."""
+def conversation_touch(
+    *, contact: Contact, line: Line, at: datetime, moves_up: bool = True
+) -> Conversation:
+    """The contact's conversation on the line, created if needed, with its activity time moved.
+
+    A blocked attempt (`moves_up=False`) finds or starts the conversation but does not bring it
+    to the top of the sidebar: nothing reached the contact.
+    """
     conversation, created = Conversation.objects.get_or_create(
         contact=contact,
         line=line,
         defaults={"account_id": contact.account_id, "last_message_at": at},
     )
-    if not created and conversation.last_message_at < at:
+    if moves_up and not created and conversation.last_message_at < at:
         conversation.last_message_at = at
         conversation.save(update_fields=["last_message_at"])
     return conversation
 
 
-def conversations_touch_many(*, line: Line, contact_ids: list[int], at: datetime) -> None:
-    """`conversation_touch` for many contacts on one line, in two statements (broadcasts)."""
+def conversations_touch_many(
+    *, line: Line, contact_ids: list[int], moved_ids: list[int], at: datetime
+) -> None:
+    """`conversation_touch` for many contacts on one line, in two statements (broadcasts);
+    only `moved_ids`, whose texts were not blocked, move up the sidebar."""
     Conversation.objects.bulk_create(
         [
             Conversation(account_id=line.account_id, contact_id=pk, line=line, last_message_at=at)
@@ -34,18 +50,41 @@ def conversations_touch_many(*, line: Line, contact_ids: list[int], at: datetime
         batch_size=1000,
         ignore_conflicts=True,
     )
-    Conversation.objects.filter(
-        line=line, contact_id__in=contact_ids, last_message_at__lt=at
-    ).update(last_message_at=at)
+    Conversation.objects.filter(line=line, contact_id__in=moved_ids, last_message_at__lt=at).update(
+        last_message_at=at
+    )
 
 
 def conversation_receive(*, contact: Contact, line: Line, at: datetime) -> Conversation:
-    """The conversation an inbound message lands in; a closed one opens again."""
-    conversation = conversation_touch(contact=contact, line=line, at=at)
+    """The conversation an inbound message lands in: moved up, unread to whoever has not seen
+    it since, and open again if it was closed."""
+    conversation, created = Conversation.objects.get_or_create(
+        contact=contact,
+        line=line,
+        defaults={"account_id": contact.account_id, "last_message_at": at, "last_inbound_at": at},
+    )
+    if created:
+        return conversation
+    changed = []
+    if conversation.last_message_at < at:
+        conversation.last_message_at = at
+        changed.append("last_message_at")
+    if conversation.last_inbound_at is None or conversation.last_inbound_at < at:
+        conversation.last_inbound_at = at
+        changed.append("last_inbound_at")
     if conversation.status == ConversationStatus.CLOSED:
         conversation.status = ConversationStatus.OPEN
-        conversation.save(update_fields=["status"])
+        changed.append("status")
+    if changed:
+        conversation.save(update_fields=changed)
     return conversation
+
+
+def conversation_mark_seen(*, conversation: Conversation, user: AbstractBaseUser) -> None:
+    """The user has the thread in front of them: what the contact wrote so far is read."""
+    ConversationSeen.objects.update_or_create(
+        conversation=conversation, user=user, defaults={"seen_at": timezone.now()}
+    )
 
 
 @transaction.atomic
@@ -65,13 +104,36 @@ def _set_status(conversation: Conversation, status: str) -> Conversation:
     return conversation
 
 
+# How the head of an opt-out's note reads, for each way a contact can ask staff.
+ASKED_BY_NOTE = {
+    AskedBy.PHONE_CALL: "Asked by phone call",
+    AskedBy.EMAIL: "Asked by e-mail",
+    AskedBy.IN_PERSON: "Asked in person",
+    AskedBy.LETTER: "Asked by letter or form",
+    AskedBy.SOCIAL: "Asked on social media or chat",
+    AskedBy.OTHER: "Asked another way",
+}
+
+
 @transaction.atomic
 def conversation_record_consent(
-    *, conversation: Conversation, user: AbstractBaseUser, status: str, note: str = ""
+    *,
+    conversation: Conversation,
+    user: AbstractBaseUser,
+    status: str,
+    note: str = "",
+    asked_by: str = "",
 ) -> ConsentEvent:
-    """What staff record from the contact panel (asked by phone, a signed form), through the
-    consent engine, which checks role and evidence: an agent may record an opt-out, only an
-    admin an opt-in, with a note of the evidence."""
+    """What staff record from the contact panel, through the consent engine, which checks role
+    and evidence: an agent may record an opt-out, saying how the contact asked (`asked_by`,
+    kept at the head of the note); only an admin an opt-in, with a note of the evidence."""
+    note = note.strip()
+    if status == ConsentStatus.OPTED_OUT:
+        if asked_by not in AskedBy.values:
+            raise ValidationError("Say how the contact asked to stop.")
+        if asked_by == AskedBy.OTHER and not note:
+            raise ValidationError("Add a note of how the contact asked to stop.")
+        note = ASKED_BY_NOTE[asked_by] + (f": {note}" if note else ".")
     return consent.record_consent(
         contact=conversation.contact,
         line=conversation.line,

@@ -14,7 +14,13 @@ from conversations.forms import (
     ReviewFlagForm,
     StaffConsentForm,
 )
-from conversations.models import Conversation, ConversationStatus, Message, MessageStatus
+from conversations.models import (
+    AskedBy,
+    Conversation,
+    ConversationStatus,
+    Message,
+    MessageStatus,
+)
 from conversations.selectors import conversations_for_sidebar, find_recipient, thread
 from conversations.sending import (
     SendBlocked,
@@ -25,6 +31,7 @@ from conversations.sending import (
 )
 from conversations.services import (
     conversation_close,
+    conversation_mark_seen,
     conversation_record_consent,
     conversation_reopen,
     review_flag_confirm,
@@ -50,7 +57,9 @@ class ConversationsMixin(AccountPermissionMixin):
         account = self.request.account
         filterset = ConversationFilter(
             self.request.GET or None,
-            queryset=conversations_for_sidebar(Conversation.objects.for_account(account)),
+            queryset=conversations_for_sidebar(
+                Conversation.objects.for_account(account), self.request.user
+            ),
             account=account,
         )
         valid = not filterset.is_bound or filterset.is_valid()
@@ -98,6 +107,7 @@ class ConversationDetailView(ConversationsMixin, DetailView):
 
     def get_context_data(self, **kwargs):
         conversation = self.object
+        conversation_mark_seen(conversation=conversation, user=self.request.user)
         consent = contact_consent_on_line(conversation.contact, conversation.line)
         cause = (
             ConsentEvent.objects.select_related("user").get(pk=consent.cause_id)
@@ -110,6 +120,7 @@ class ConversationDetailView(ConversationsMixin, DetailView):
             "thread": thread(conversation),
             "consent": consent,
             "cause": cause,
+            "asked_by_choices": AskedBy.choices,
             **composer_state(conversation.line, conversation.contact.phone, conversation.contact),
             "form": kwargs.get("form") or ComposeForm(),
         }
@@ -280,6 +291,7 @@ class ConversationConsentView(ConversationActionView):
             user=self.request.user,
             status=data["consent"],
             note=data["note"],
+            asked_by=data["asked_by"],
         )
 
 

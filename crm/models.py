@@ -9,7 +9,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from core.phones import E164_REGEX
+from core.phones import E164_REGEX, format_phone
 from crm.languages import ADDED_LANGUAGES, Language
 from crm.roles import PERMISSIONS
 from crm.scoping import AccountScopedQuerySet
@@ -226,7 +226,7 @@ class Line(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.number})"
+        return f"{self.name} · {format_phone(self.number)}"
 
 
 class Contact(models.Model):

@@ -4,6 +4,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import F, FilteredRelation, Q, QuerySet
 
 from crm.languages import ADDED_LANGUAGES, DEFAULT_REPLIES
@@ -30,7 +31,7 @@ class LineConsent:
     source: str
     cause_id: int | None
     keyword: str = ""
-    recorded_by: str = ""
+    recorded_by: AbstractBaseUser | None = None
 
     @property
     def label(self) -> str:
@@ -62,8 +63,8 @@ def contact_consent_by_line(contact: Contact) -> list[LineConsent]:
             consent_source=F("consent__cause__source"),
             consent_cause_id=F("consent__cause_id"),
             consent_keyword=F("consent__cause__keyword"),
-            consent_user=F("consent__cause__user__username"),
         )
+        .select_related("consent__cause__user")
         .order_by("name", "number")
     )
     return [
@@ -74,7 +75,7 @@ def contact_consent_by_line(contact: Contact) -> list[LineConsent]:
             source=line.consent_source or "",
             cause_id=line.consent_cause_id,
             keyword=line.consent_keyword or "",
-            recorded_by=line.consent_user or "",
+            recorded_by=line.consent.cause.user if line.consent_status else None,
         )
         for line in lines
     ]

@@ -28,7 +28,7 @@ from django.utils import timezone
 from broadcasts.models import Broadcast
 from broadcasts.services import broadcast_confirm, broadcast_create, broadcast_send
 from conversations import inbound, sending
-from conversations.models import Message, MessageStatus
+from conversations.models import AskedBy, Message, MessageStatus
 from conversations.services import conversation_record_consent, conversation_touch
 from crm import consent
 from crm.languages import DEFAULT_REPLIES, Language
@@ -390,7 +390,8 @@ def _consent_change(contact, line, status, users, rng: random.Random) -> Callabl
             conversation=conversation_touch(contact=contact, line=line, at=timezone.now()),
             user=users["agent"],
             status=ConsentStatus.OPTED_OUT,
-            note="Asked by phone not to be texted.",
+            asked_by=AskedBy.PHONE_CALL,
+            note="Asked not to be texted again.",
         )
     if kind < 0.3:
         return lambda: consent.record_consent(

@@ -33,8 +33,8 @@ class ResponderForm(forms.Form):
     lines = BoundedModelMultipleChoiceField(
         queryset=Line.objects.none(),
         required=False,
-        help_text="None chosen: all lines.",
-        widget=forms.SelectMultiple(attrs={"size": 4}),
+        help_text="None ticked: all lines.",
+        widget=forms.CheckboxSelectMultiple,
     )
     updates_consent = forms.BooleanField(
         label="This keyword updates the contact's opt in/out status",

@@ -135,6 +135,19 @@ function checkOnChange(event) {
   if (check) event.target.form.requestSubmit(check);
 }
 
+function invokeCommand(event) {
+  // Buttons open and close dialogs with the HTML `commandfor` attribute; this does the same
+  // for a browser that does not know it yet.
+  if ("commandForElement" in HTMLButtonElement.prototype) return;
+  const button = event.target.closest("button[commandfor]");
+  const dialog = button && document.getElementById(button.getAttribute("commandfor"));
+  if (!dialog) return;
+  const command = button.getAttribute("command");
+  if (command === "show-modal" && !dialog.open) dialog.showModal();
+  if (command === "close") dialog.close();
+}
+
+document.addEventListener("click", invokeCommand);
 document.addEventListener("keydown", sendOnCtrlEnter);
 document.addEventListener("keydown", closeMenuOnEscape);
 document.addEventListener("click", toggleMenu);

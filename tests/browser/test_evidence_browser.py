@@ -51,7 +51,7 @@ def test_a_manager_runs_the_compliance_audit(page, log_in, contact, line, manage
     expect(page.get_by_role("heading", name="Compliance audit")).to_be_visible()
     expect(page.locator(".audit-totals")).to_contain_text("1 opt-outs received")
     expect(page.locator("#audit-opt-outs")).to_contain_text("Recorded by staff")
-    page.get_by_label("Sales (+14155550100)").check()
+    page.get_by_label("Sales · (415) 555-0100").check()
     page.get_by_role("button", name="Run audit").click()
     expect(page.locator(".audit-totals")).to_contain_text("0 texts reached opted-out contacts")
     with page.expect_download() as info:

@@ -17,7 +17,7 @@ def test_an_admin_creates_a_responder_and_tries_it(page, log_in, account, line, 
 
     page.get_by_label("Name", exact=True).fill("Join sales")
     page.get_by_label("Keywords").fill("JOIN, sign me up")
-    page.get_by_label("Lines").select_option(label="Sales (+14155550100)")
+    page.get_by_role("group", name="Lines").get_by_label("Sales · (415) 555-0100").check()
     expect(
         page.get_by_label("This keyword updates the contact's opt in/out status")
     ).to_be_checked()

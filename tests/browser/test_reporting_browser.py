@@ -32,8 +32,8 @@ def test_a_manager_runs_the_snapshot_on_two_lines_and_downloads_it(
     page.get_by_role("button", name="Run report").click()
     expect(page.get_by_role("alert")).to_contain_text("Choose at least one line.")
 
-    page.get_by_label("Sales (+14155550100)").check()
-    page.get_by_label("Support (+14155550101)").check()
+    page.get_by_label("Sales · (415) 555-0100").check()
+    page.get_by_label("Support · (415) 555-0101").check()
     page.get_by_role("button", name="Run report").click()
     totals = page.locator("table.totals")
     expect(totals.locator(f'tr[data-line="{line.number}"] td')).to_have_text(["1", "1", "2", "50%"])

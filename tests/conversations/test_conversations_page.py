@@ -95,8 +95,7 @@ def test_detail_shows_the_red_x_and_disables_the_composer_for_an_opted_out_conta
     assert (
         '<span class="badge badge-out"><span aria-hidden="true">✕</span> Opted out</span>' in page
     )
-    assert "Recorded by staff" in page
-    assert f"by {agent.username}" in page
+    assert f"Recorded by {agent.username} (agent)" in page
     assert "Texts can't go to this contact on this line." in page
     assert "The contact opted out of Sales" in page
     assert "disabled" in page
@@ -174,18 +173,62 @@ def consent_url(conversation):
     return reverse("conversation-consent", args=[conversation.pk])
 
 
-def test_an_agent_records_an_opt_out_with_a_note_and_sees_the_badge_change(
+def test_an_agent_records_an_opt_out_saying_how_the_contact_asked(
     agent_client, account, line, agent
 ):
+    agent.first_name, agent.last_name = "Ann", "Lee"
+    agent.save()
     conversation = conversation_with(account, line, "+12025550101", "Olive")
+    page = agent_client.get(reverse("conversation", args=[conversation.pk])).content.decode()
+    assert 'commandfor="opt-out-dialog" command="show-modal">Record an opt-out…' in page
+    assert "Opt Olive out of Sales?" in page
     response = agent_client.post(
-        consent_url(conversation), {"consent": "opted_out", "note": "Asked by phone"}, follow=True
+        consent_url(conversation),
+        {"consent": "opted_out", "asked_by": "phone_call", "note": "Called the front desk"},
+        follow=True,
     )
     page = response.content.decode()
     assert "Recorded." in page
     assert '<span class="badge badge-out">' in page
+    assert "Recorded by Ann Lee (agent)" in page
     event = ConsentEvent.objects.get()
-    assert (event.source, event.user, event.note) == (ConsentSource.AGENT, agent, "Asked by phone")
+    assert (event.source, event.user, event.note) == (
+        ConsentSource.AGENT,
+        agent,
+        "Asked by phone call: Called the front desk",
+    )
+    history = agent_client.get(reverse("contact", args=[conversation.contact.pk]))
+    assert "Recorded by Ann Lee (agent)" in history.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("asked_by", "note", "error"),
+    [
+        ("", "Called", "Say how the contact asked to stop."),
+        ("fax-machine", "Called", "Choose what to record."),
+        ("other", "  ", "Add a note of how the contact asked to stop."),
+    ],
+)
+def test_an_opt_out_without_how_the_contact_asked_is_refused(
+    agent_client, account, line, asked_by, note, error
+):
+    conversation = conversation_with(account, line, "+12025550101", "Olive")
+    response = agent_client.post(
+        consent_url(conversation),
+        {"consent": "opted_out", "asked_by": asked_by, "note": note},
+        follow=True,
+    )
+    assert error in response.content.decode()
+    assert not ConsentEvent.objects.exists()
+
+
+def test_an_opt_out_in_another_way_keeps_the_note(agent_client, account, line):
+    conversation = conversation_with(account, line, "+12025550101", "Olive")
+    agent_client.post(
+        consent_url(conversation),
+        {"consent": "opted_out", "asked_by": "other", "note": "Told our technician on site"},
+    )
+    assert ConsentEvent.objects.get().note == "Asked another way: Told our technician on site"
 
 
 def test_agents_cannot_record_an_opt_in_admins_can_with_evidence(

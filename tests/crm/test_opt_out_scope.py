@@ -106,7 +106,7 @@ def test_an_agent_recording_an_opt_out_covers_every_line(
     conversation = ConversationFactory(contact=contact, line=line)
     response = agent_client.post(
         reverse("conversation-consent", args=[conversation.pk]),
-        {"consent": ConsentStatus.OPTED_OUT, "note": "Asked on the phone."},
+        {"consent": ConsentStatus.OPTED_OUT, "asked_by": "phone_call", "note": "Rang at 9."},
     )
     assert response.status_code == 302
     assert set(contact.consents.values_list("line_id", "status")) == {
@@ -114,7 +114,7 @@ def test_an_agent_recording_an_opt_out_covers_every_line(
         (second_line.pk, ConsentStatus.OPTED_OUT),
     }
     assert set(ConsentEvent.objects.values_list("source", "user", "note")) == {
-        (ConsentSource.AGENT, agent.pk, "Asked on the phone.")
+        (ConsentSource.AGENT, agent.pk, "Asked by phone call: Rang at 9.")
     }
 
 

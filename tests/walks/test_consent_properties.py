@@ -57,7 +57,14 @@ from hypothesis.stateful import (
 
 from conversations import tasks
 from conversations.backends import locmem
-from conversations.models import Conversation, Direction, Message, MessageStatus, Purpose
+from conversations.models import (
+    AskedBy,
+    Conversation,
+    Direction,
+    Message,
+    MessageStatus,
+    Purpose,
+)
 from conversations.sending import SendBlocked, send_message
 from conversations.services import conversation_record_consent, conversation_touch
 from crm.models import (
@@ -419,7 +426,11 @@ class ConsentMachine(RuleBasedStateMachine):
         last = ConsentEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
         try:
             conversation_record_consent(
-                conversation=conversation, user=user, status=status, note=note
+                conversation=conversation,
+                user=user,
+                status=status,
+                note=note,
+                asked_by=AskedBy.PHONE_CALL if status == OUT else "",
             )
         except (ValidationError, PermissionDenied):
             assert (user, status) == (self.world.agent, IN)

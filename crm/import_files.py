@@ -111,6 +111,7 @@ class ContactRow:
     email: str = ""
     statuses: list[tuple[int, str]] = field(default_factory=list)  # (line id, status)
     occurred_at: datetime | None = None
+    warnings: list[str] = field(default_factory=list)  # what was left out of an imported row
 
 
 def max_megabytes() -> float:
@@ -240,7 +241,9 @@ class RowReader:
         except ValidationError as error:
             raise RowError(f"Phone number: {error.messages[0]}") from error
         row = ContactRow(number=number, phone=phone, name=self._name(values))
-        row.email = self._email(values.get(Column.EMAIL, ""))
+        row.email, warning = self._email(values.get(Column.EMAIL, ""))
+        if warning:
+            row.warnings.append(warning)
         row.occurred_at = self._date(values.get(Column.CONSENT_DATE, ""))
         row.statuses = self._statuses(values)
         return row
@@ -256,16 +259,18 @@ class RowReader:
         return name
 
     @staticmethod
-    def _email(email: str) -> str:
+    def _email(email: str) -> tuple[str, str]:
+        """The address, or none and why: a bad e-mail address does not cost the row its
+        number and consent, which matter more."""
         if not email:
-            return ""
+            return "", ""
         if len(email) > EMAIL_MAX_LENGTH:
-            raise RowError(f"E-mail: longer than {EMAIL_MAX_LENGTH} characters.")
+            return "", f"E-mail: longer than {EMAIL_MAX_LENGTH} characters; imported without it."
         try:
             validate_email(email)
-        except ValidationError as error:
-            raise RowError(f"E-mail: “{email}” is not a valid e-mail address.") from error
-        return email
+        except ValidationError:
+            return "", f"E-mail: “{email}” is not a valid e-mail address; imported without it."
+        return email, ""
 
     def _date(self, text: str) -> datetime:
         if not text:

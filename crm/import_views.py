@@ -107,12 +107,13 @@ class ImportResumeView(ImportsMixin, View):
 
 
 class ImportBadRowsView(ImportsMixin, View):
-    """The bad rows of an import as CSV, to fix them and upload them again."""
+    """The rows to fix as CSV, with the file's own columns and a Problem column, to fix in a
+    spreadsheet and upload again as they are."""
 
     def get(self, request, pk: int):
         contact_import = get_object_or_404(self.get_queryset(), pk=pk)
         return csv_download(
-            f"bad-rows-{contact_import.file_name.removesuffix('.csv')}.csv",
-            ["Row", "Reason"],
-            contact_import.bad_rows,
+            f"rows-to-fix-{contact_import.file_name.removesuffix('.csv')}.csv",
+            [*contact_import.headers, "Problem"],
+            imports.rows_to_fix(contact_import),
         )

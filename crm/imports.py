@@ -181,14 +181,20 @@ def _commit_chunk(
     it: it locks the import's row, so a second run of the same import (a task delivered
     twice) waits, then finds the progress moved and stops instead of counting twice.
     """
-    room = BAD_ROWS_KEPT - len(contact_import.bad_rows)
-    bad_rows = contact_import.bad_rows + [list(item) for item in bad[:room]]
+    bad_rows = _kept(contact_import.bad_rows, bad)
+    warned = [(row.number, warning) for row in rows for warning in row.warnings]
+    warnings = _kept(contact_import.warnings, warned)
     with transaction.atomic():
         claimed = ContactImport.objects.filter(
             pk=contact_import.pk,
             status=ImportStatus.RUNNING,
             processed_rows=contact_import.processed_rows,
-        ).update(processed_rows=processed, progress_at=timezone.now(), bad_rows=bad_rows)
+        ).update(
+            processed_rows=processed,
+            progress_at=timezone.now(),
+            bad_rows=bad_rows,
+            warnings=warnings,
+        )
         if not claimed:
             raise ImportTakenOver
         created, updated = _store_rows(contact_import, rows)
@@ -197,9 +203,34 @@ def _commit_chunk(
             updated_count=F("updated_count") + updated,
             skipped_count=F("skipped_count") + len(rows) - created - updated,
             bad_count=F("bad_count") + len(bad),
+            warning_count=F("warning_count") + len(warned),
         )
     contact_import.processed_rows = processed
     contact_import.bad_rows = bad_rows
+    contact_import.warnings = warnings
+
+
+def _kept(stored: list, new: list[tuple[int, str]]) -> list:
+    """The stored [row, reason] pairs with the new ones, up to BAD_ROWS_KEPT in all."""
+    return stored + [list(item) for item in new[: BAD_ROWS_KEPT - len(stored)]]
+
+
+def rows_to_fix(contact_import: ContactImport) -> Iterator[list[str]]:
+    """The file's rows that were not imported or were imported without a value, as they
+    were uploaded (padded to the header's width), each followed by what to fix.
+
+    Fixed and uploaded again, the file imports like the original: the header is the original
+    header with a "Problem" column, which the mapping leaves unmapped.
+    """
+    problems: dict[int, list[str]] = {}
+    for number, reason in contact_import.bad_rows:
+        problems.setdefault(number, []).append(f"Not imported: {reason}")
+    for number, warning in contact_import.warnings:
+        problems.setdefault(number, []).append(warning)
+    width = len(contact_import.headers)
+    for number, cells in data_rows(contact_import):
+        if number in problems:
+            yield [*cells, *[""] * (width - len(cells)), " ".join(problems[number])]
 
 
 def _store_rows(contact_import: ContactImport, rows: list[ContactRow]) -> tuple[int, int]:

@@ -522,6 +522,12 @@ class ContactImport(models.Model):
     skipped_count = models.PositiveIntegerField(default=0)
     bad_count = models.PositiveIntegerField(default=0)
     bad_rows = models.JSONField(default=list, help_text="[row number, reason], the first ones.")
+    warning_count = models.PositiveIntegerField(default=0)
+    warnings = models.JSONField(
+        default=list,
+        help_text="[row number, what was left out], the first ones: rows imported without a "
+        "value that could not be read (an invalid e-mail address).",
+    )
     contacts = models.ManyToManyField(
         Contact,
         related_name="imports",

@@ -1,5 +1,7 @@
 """Contact imports through the pages: upload, mapping, the task, the result and its evidence."""
 
+import csv
+import io
 from datetime import timedelta
 
 import pytest
@@ -80,19 +82,23 @@ def test_good_rows_import_and_bad_rows_are_reported_by_row_number(
 ):
     contact_import = import_file(GOOD_AND_BAD)
     assert contact_import.status == ImportStatus.DONE
-    assert (contact_import.created_count, contact_import.updated_count) == (3, 0)
-    assert contact_import.bad_count == 4
+    assert (contact_import.created_count, contact_import.updated_count) == (4, 0)
+    assert contact_import.bad_count == 3
     reasons = dict(contact_import.bad_rows)
-    assert set(reasons) == {3, 5, 6, 7}
+    assert set(reasons) == {3, 5, 6}
     assert reasons[3].startswith("Phone number:")
     assert reasons[5] == "Duplicate: the number +12025550101 is already on row 2."
     assert "“maybe” is not a consent status" in reasons[6]
-    assert "not a valid e-mail address" in reasons[7]
+    assert contact_import.warning_count == 1
+    assert contact_import.warnings == [
+        [7, "E-mail: “not-an-email” is not a valid e-mail address; imported without it."]
+    ]
     assert contact_import.processed_rows == contact_import.total_rows == 7
-    assert sorted(Contact.objects.values_list("name", flat=True)) == [
-        "Ann Able",
-        "Cy Clear",
-        "Gus Good",
+    assert sorted(Contact.objects.values_list("name", "email")) == [
+        ("Ann Able", "ann@example.com"),
+        ("Cy Clear", ""),
+        ("Flo Fine", ""),
+        ("Gus Good", ""),
     ]
     assert statuses(account) == {
         ("+12025550101", "Sales"): ConsentStatus.OPTED_IN,
@@ -111,12 +117,39 @@ def test_good_rows_import_and_bad_rows_are_reported_by_row_number(
     assert "Duplicate: the number +12025550101 is already on row 2." in page
     assert 'hx-trigger="every 1s"' not in page
     announced = page.split('id="import-announcer"')[1].split("</p>")[0]
-    assert "Done: 3 created, 0 updated, 0 skipped, 4 bad rows." in announced
-    bad_csv = b"".join(
-        admin_client.get(reverse("import-bad-rows", args=[contact_import.pk])).streaming_content
-    ).decode()
-    assert bad_csv.splitlines()[0] == "Row,Reason"
-    assert bad_csv.count("\n") == 5
+    assert "Done: 4 created, 0 updated, 0 skipped, 3 bad rows, 1 warnings." in announced
+    assert "Imported without a value" in page
+
+
+def test_the_rows_to_fix_keep_the_files_columns_and_import_again_once_fixed(
+    admin_client, account, line, second_line, import_file
+):
+    contact_import = import_file(GOOD_AND_BAD)
+    response = admin_client.get(reverse("import-bad-rows", args=[contact_import.pk]))
+    assert response["Content-Disposition"] == 'attachment; filename="rows-to-fix-contacts.csv"'
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows == [
+        ["Name", "Mobile", "Email", "Sales", "Support", "Problem"],
+        ["Bob Bad", "12345", "", "opted_in", "", rows[1][5]],
+        ["Di Dup", "202-555-0101", "", "", "", rows[2][5]],
+        ["Ed Odd", "2025550105", "", "maybe", "", rows[3][5]],
+        ["Flo Fine", "2025550106", "not-an-email", "", "", rows[4][5]],
+    ]
+    assert rows[1][5].startswith("Not imported: Phone number:")
+    assert rows[4][5].startswith("E-mail: “not-an-email” is not a valid e-mail address")
+
+    fixed = [rows[0], *rows[1:]]
+    fixed[1][1] = "2025550102"
+    fixed[2][1] = "2025550104"
+    fixed[3][3] = "opted_in"
+    fixed[4][2] = "flo@example.com"
+    out = io.StringIO()
+    csv.writer(out).writerows(fixed)
+    again = import_file(out.getvalue(), name="fixed.csv")
+    assert (again.bad_count, again.warning_count) == (0, 0)
+    assert (again.created_count, again.updated_count) == (3, 1)
+    assert Contact.objects.get(phone="+12025550106").email == "flo@example.com"
+    assert statuses(account)[("+12025550105", "Sales")] == ConsentStatus.OPTED_IN
 
 
 def test_reimporting_the_same_file_changes_nothing(
@@ -135,8 +168,8 @@ def test_reimporting_the_same_file_changes_nothing(
         ConsentEvent.objects.count(),
     )
     assert after == before
-    assert (again.created_count, again.updated_count, again.skipped_count) == (0, 0, 3)
-    assert again.bad_count == 4
+    assert (again.created_count, again.updated_count, again.skipped_count) == (0, 0, 4)
+    assert again.bad_count == 3
 
 
 def test_an_import_never_lifts_an_opt_out_nor_erases_stored_details(
@@ -316,7 +349,7 @@ def test_exported_contacts_import_back_unchanged(
     exported = b"".join(admin_client.get(reverse("contacts-export")).streaming_content)
     again = import_file(exported, name="export.csv")
     assert (again.bad_count, again.created_count, again.updated_count) == (0, 0, 0)
-    assert again.skipped_count == 3
+    assert again.skipped_count == 4
     assert ConsentEvent.objects.count() == events
 
 
@@ -423,13 +456,19 @@ def test_impossible_consent_dates_are_bad_rows(
     assert contact_import.created_count == 1
 
 
-def test_an_email_too_long_for_the_column_is_a_bad_row(admin_client, account, import_file):
+def test_an_email_too_long_for_the_column_is_left_out_with_a_warning(
+    admin_client, account, import_file
+):
     long_email = "a" * 64 + "@" + ".".join(["b" * 60] * 4) + ".com"
     contact_import = import_file(
         f"phone,email\n2025550101,{long_email}\n2025550102,ok@example.com\n"
     )
-    assert contact_import.bad_rows == [[2, "E-mail: longer than 254 characters."]]
-    assert contact_import.created_count == 1
+    assert contact_import.bad_rows == []
+    assert contact_import.warnings == [
+        [2, "E-mail: longer than 254 characters; imported without it."]
+    ]
+    assert contact_import.created_count == 2
+    assert Contact.objects.get(phone="+12025550101").email == ""
 
 
 def test_exported_formula_escapes_import_back_as_the_original_text(

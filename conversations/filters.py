@@ -1,7 +1,7 @@
 import django_filters
 
 from conversations.models import Conversation, ConversationStatus
-from crm.filters import contact_matches
+from crm.filters import check_search_text, contact_matches
 from crm.models import Line
 
 
@@ -12,7 +12,7 @@ class ConversationFilter(django_filters.FilterSet):
         choices=ConversationStatus.choices, empty_label="All conversations"
     )
     line = django_filters.ModelChoiceFilter(queryset=Line.objects.none(), empty_label="All lines")
-    q = django_filters.CharFilter(method="search", label="Search")
+    q = django_filters.CharFilter(method="search", label="Search", validators=[check_search_text])
 
     class Meta:
         model = Conversation

@@ -53,3 +53,28 @@ def format_phone(e164: str, region: str | None = None) -> str:
     if phonenumbers.region_code_for_number(number) == home:
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+# Number types that cannot be a mobile phone, as phonenumbers knows them, named for people.
+NOT_MOBILE = {
+    phonenumbers.PhoneNumberType.FIXED_LINE: "landline",
+    phonenumbers.PhoneNumberType.TOLL_FREE: "toll-free",
+    phonenumbers.PhoneNumberType.PREMIUM_RATE: "premium rate",
+    phonenumbers.PhoneNumberType.SHARED_COST: "shared cost",
+    phonenumbers.PhoneNumberType.VOIP: "internet (VoIP)",
+    phonenumbers.PhoneNumberType.PAGER: "pager",
+    phonenumbers.PhoneNumberType.UAN: "company number",
+    phonenumbers.PhoneNumberType.VOICEMAIL: "voicemail",
+}
+
+
+def not_mobile_kind(e164: str) -> str:
+    """What kind of number it is when its numbering plan says it is not a mobile ("landline",
+    "toll-free", …), else "". North American numbers mostly cannot be told apart
+    (FIXED_LINE_OR_MOBILE): they are not labelled. Such a number is kept, since it may still
+    take texts (a landline with a texting service), but people should know."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return ""
+    return NOT_MOBILE.get(phonenumbers.number_type(number), "")

@@ -440,3 +440,8 @@ class ConsentLogVerificationAdmin(ReadOnlyAdmin):
     @admin.display(description="First problem")
     def first_problem(self, verification: ConsentLogVerification) -> str:
         return verification.problems[0] if verification.problems else "—"
+
+
+admin.site.site_header = "Capacity SMS administration"
+admin.site.site_title = "Capacity SMS admin"
+admin.site.index_title = "Accounts, consent and messages"

@@ -1,5 +1,6 @@
 import django_filters
 from django import forms
+from django.core.exceptions import ValidationError
 from django.db.models import Exists, F, FilteredRelation, OuterRef, Q, QuerySet
 
 from crm.models import NOT_DEFINED, NOT_DEFINED_LABEL, Consent, ConsentStatus, Contact, Line
@@ -17,6 +18,14 @@ def contact_matches(text: str, path: str = "") -> Q:
     return matches
 
 
+def check_search_text(text: str) -> None:
+    """A number is searched by 3 digits or more: fewer would match most of the book, so a
+    search of only 1 or 2 digits says so instead of finding nothing."""
+    digits = sum(ch.isdigit() for ch in text)
+    if 0 < digits < 3 and not any(ch.isalpha() for ch in text):
+        raise ValidationError("Type at least 3 digits to search by number.")
+
+
 class ContactFilterForm(forms.Form):
     def clean(self):
         data = super().clean()
@@ -32,7 +41,9 @@ class ContactFilter(django_filters.FilterSet):
     status filter then narrows: opted in, opted out, or Not Defined (no record on that line).
     """
 
-    q = django_filters.CharFilter(method="search", label="Search by name or number")
+    q = django_filters.CharFilter(
+        method="search", label="Search by name or number", validators=[check_search_text]
+    )
     line = django_filters.ModelChoiceFilter(
         queryset=Line.objects.none(), empty_label="Any line", method="with_line_status"
     )

@@ -1,7 +1,7 @@
 import django_tables2 as tables
 from django.utils.html import format_html
 
-from core.phones import format_phone
+from core.phones import format_phone, not_mobile_kind
 from crm.models import Contact
 
 
@@ -50,4 +50,9 @@ class ContactTable(tables.Table):
         return value or format_html('<span class="meta">No name</span>')
 
     def render_phone(self, value: str) -> str:
-        return format_phone(value)
+        kind = not_mobile_kind(value)
+        if not kind:
+            return format_phone(value)
+        return format_html(
+            '{} <span class="tag not-mobile">Not mobile: {}</span>', format_phone(value), kind
+        )

@@ -1,3 +1,5 @@
+from collections import Counter
+
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import transaction
@@ -130,6 +132,14 @@ class ContactConsentView(FragmentForHtmxMixin, ContactsMixin, DetailView):
         }
 
 
+def sharing_a_minute(events) -> set[int]:
+    """The ids of the events whose minute another event on the page shares: their times are
+    shown to the second, so the order of a STOP and a START sent together reads plainly."""
+    minutes = {event.pk: event.occurred_at.replace(second=0, microsecond=0) for event in events}
+    shared = Counter(minutes.values())
+    return {pk for pk, minute in minutes.items() if shared[minute] > 1}
+
+
 class ContactDetailView(ContactsMixin, DetailView):
     """A contact: details, status on every line, the whole consent history, conversations."""
 
@@ -145,6 +155,7 @@ class ContactDetailView(ContactsMixin, DetailView):
             **super().get_context_data(**kwargs),
             "consents": contact_consent_by_line(contact),
             "history": history,
+            "to_the_second": sharing_a_minute(history),
             "conversations": contact.conversations.select_related("line").order_by(
                 "-last_message_at"
             ),

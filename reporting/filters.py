@@ -1,4 +1,4 @@
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import django_filters
 from django import forms
@@ -48,6 +48,7 @@ class SnapshotFilter(django_filters.FilterSet):
     def __init__(self, *args, account=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.filters["lines"].queryset = Line.objects.for_account(account).order_by("name")
+        self.form.fields["as_of"].widget.attrs["max"] = f"{timezone.localtime():%Y-%m-%dT%H:%M}"
 
     def keep(self, queryset, name, value):
         return queryset
@@ -55,9 +56,13 @@ class SnapshotFilter(django_filters.FilterSet):
     def is_valid(self) -> bool:
         valid = super().is_valid()
         as_of = self.form.cleaned_data.get("as_of") if valid else None
-        latest = timezone.now() + timedelta(days=366)
-        if as_of and not EARLIEST_AS_OF <= as_of <= latest:
-            self.form.add_error("as_of", f"Choose a moment between 2000 and {latest:%Y}.")
+        if as_of and as_of < EARLIEST_AS_OF:
+            self.form.add_error("as_of", "Choose a moment from 2000 on.")
+            return False
+        if as_of and as_of > timezone.now():
+            self.form.add_error(
+                "as_of", "That moment has not happened yet: leave As of empty for now."
+            )
             return False
         return valid
 

@@ -75,7 +75,7 @@ def test_an_admin_imports_a_file_and_watches_it_finish(
     expect(page.locator("progress")).to_have_attribute("value", "2")
     expect(page.locator(".bad-rows")).to_contain_text("Phone number:")
     expect(page.get_by_role("status")).to_have_text(
-        "Done: 1 created, 0 updated, 0 skipped, 1 bad rows."
+        "Done: 1 created, 0 updated, 0 skipped, 1 bad row."
     )
     page.get_by_role("link", name="Contacts", exact=True).first.click()
     page.get_by_role("link", name="View consent of Ann Able").click()

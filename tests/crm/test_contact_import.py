@@ -117,7 +117,7 @@ def test_good_rows_import_and_bad_rows_are_reported_by_row_number(
     assert "Duplicate: the number +12025550101 is already on row 2." in page
     assert 'hx-trigger="every 1s"' not in page
     announced = page.split('id="import-announcer"')[1].split("</p>")[0]
-    assert "Done: 4 created, 0 updated, 0 skipped, 3 bad rows, 1 warnings." in announced
+    assert "Done: 4 created, 0 updated, 0 skipped, 3 bad rows, 1 warning." in announced
     assert "Imported without a value" in page
 
 

@@ -297,8 +297,12 @@ def test_as_of_and_since_in_another_time_zone(manager_client, account, line, set
 @pytest.mark.parametrize(
     ("params", "error"),
     [
-        ({"as_of": "0001-01-01T00:00"}, "Choose a moment between 2000 and"),
-        ({"as_of": "9999-12-31T23:59"}, "Choose a moment between 2000 and"),
+        ({"as_of": "0001-01-01T00:00"}, "Choose a moment from 2000 on."),
+        ({"as_of": "9999-12-31T23:59"}, "That moment has not happened yet"),
+        (
+            {"as_of": f"{timezone.localtime() + timedelta(hours=2):%Y-%m-%dT%H:%M}"},
+            "That moment has not happened yet: leave As of empty for now.",
+        ),
         ({"lines": str(2**70)}, "Select a valid choice"),
     ],
 )

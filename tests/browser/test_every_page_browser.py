@@ -17,9 +17,10 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
+from crm.models import Contact
 from crm.roles import Role
 from keywords.models import KeywordResponder
-from tests.support.factories import inbound_message, make_user
+from tests.support.factories import ConversationFactory, inbound_message, make_user
 from tests.support.pages import DECISIONS, page_url
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.sweep]
@@ -138,3 +139,54 @@ def test_the_menu_opens_and_closes_with_the_keyboard(page, log_in, admin_user):
     navigation.get_by_role("link", name="Contacts").press("Enter")
     page.wait_for_url(f"**{reverse('contacts')}")
     expect(page).to_have_title("Contacts · Capacity SMS")
+
+
+@pytest.mark.parametrize("width", ["small-phone", "phone"])
+def test_dialogs_and_results_fit_a_phone_too(page, log_in, stretched, width):
+    """What a page shows after a click: the consent dialog, the opt-out confirmation, a report's
+    results, the keyword tester's answer, a recipient's status."""
+    viewport_width, viewport_height = WIDTHS[width]
+    page.set_viewport_size({"width": viewport_width, "height": viewport_height})
+    log_in(stretched["admin"].username)
+    line = stretched["line"]
+
+    def assert_fits():
+        wide = page.evaluate("document.documentElement.scrollWidth")
+        assert wide <= viewport_width, f"{page.url}: {wide} px wide"
+
+    page.goto(reverse("contacts"))
+    page.get_by_role("link", name="View consent of Maximiliana").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_be_visible()
+    assert dialog.bounding_box()["width"] <= viewport_width
+    assert_fits()
+
+    newcomer = Contact.objects.create(
+        account=line.account, phone="+12025550188", name="Bartholomew " + "Q" * 120
+    )
+    inbound_message(newcomer, line, "Hello there")
+    conversation = ConversationFactory(account=line.account, contact=newcomer, line=line)
+    page.goto(reverse("conversation", args=[conversation.pk]))
+    page.get_by_role("button", name="Record an opt-out…").click()
+    dialog = page.get_by_role("dialog", name="out of")
+    expect(dialog).to_be_visible()
+    assert dialog.bounding_box()["width"] <= viewport_width
+    assert_fits()
+
+    page.goto(reverse("snapshot"))
+    page.get_by_label(str(line)).check()
+    page.get_by_role("button", name="Run report").click()
+    expect(page.get_by_role("heading", name="Opt-ins and opt-outs per week")).to_be_visible()
+    assert_fits()
+
+    page.goto(reverse("responders"))
+    page.get_by_role("textbox", name="Message").fill("please stop texting me " * 10)
+    page.get_by_role("button", name="Try it").click()
+    expect(page.locator(".tester-result")).to_contain_text("Revocation")
+    assert_fits()
+
+    page.goto(reverse("conversation-new"))
+    page.get_by_role("textbox", name="To").fill(stretched["contact"].phone)
+    page.get_by_role("button", name="Check").click()
+    expect(page.get_by_role("status")).to_be_visible()
+    assert_fits()

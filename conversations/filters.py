@@ -1,18 +1,18 @@
 import django_filters
 
 from conversations.models import Conversation, ConversationStatus
-from crm.filters import check_search_text, contact_matches
+from crm.filters import SearchHintMixin, contact_matches
 from crm.models import Line
 
 
-class ConversationFilter(django_filters.FilterSet):
+class ConversationFilter(SearchHintMixin, django_filters.FilterSet):
     """Sidebar filters; the line choices are the request's account's lines only."""
 
     status = django_filters.ChoiceFilter(
         choices=ConversationStatus.choices, empty_label="All conversations"
     )
     line = django_filters.ModelChoiceFilter(queryset=Line.objects.none(), empty_label="All lines")
-    q = django_filters.CharFilter(method="search", label="Search", validators=[check_search_text])
+    q = django_filters.CharFilter(method="search", label="Search")
 
     class Meta:
         model = Conversation

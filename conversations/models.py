@@ -51,8 +51,8 @@ class Conversation(models.Model):
     last_inbound_at = models.DateTimeField(
         null=True,
         blank=True,
-        help_text="When the contact's latest text arrived: newer than a user's last look at "
-        "the conversation, it is unread for them.",
+        help_text="When the contact's latest text showed in the thread: newer than a user's "
+        "last look at the conversation, it is unread for them.",
     )
     flagged_since = models.DateTimeField(
         null=True,

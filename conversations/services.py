@@ -57,21 +57,28 @@ def conversations_touch_many(
 
 def conversation_receive(*, contact: Contact, line: Line, at: datetime) -> Conversation:
     """The conversation an inbound message lands in: moved up, unread to whoever has not seen
-    it since, and open again if it was closed."""
+    it since, and open again if it was closed.
+
+    Unread counts from when the text shows in the thread (now, as it is processed), not from
+    when the provider sent it: someone who opened the conversation in between has not seen it.
+    """
+    shown_at = timezone.now()
     conversation, created = Conversation.objects.get_or_create(
         contact=contact,
         line=line,
-        defaults={"account_id": contact.account_id, "last_message_at": at, "last_inbound_at": at},
+        defaults={
+            "account_id": contact.account_id,
+            "last_message_at": at,
+            "last_inbound_at": shown_at,
+        },
     )
     if created:
         return conversation
-    changed = []
+    changed = ["last_inbound_at"]
+    conversation.last_inbound_at = shown_at
     if conversation.last_message_at < at:
         conversation.last_message_at = at
         changed.append("last_message_at")
-    if conversation.last_inbound_at is None or conversation.last_inbound_at < at:
-        conversation.last_inbound_at = at
-        changed.append("last_inbound_at")
     if conversation.status == ConversationStatus.CLOSED:
         conversation.status = ConversationStatus.OPEN
         changed.append("status")
@@ -80,6 +87,7 @@ def conversation_receive(*, contact: Contact, line: Line, at: datetime) -> Conve
     return conversation
 
 
+@transaction.atomic
 def conversation_mark_seen(*, conversation: Conversation, user: AbstractBaseUser) -> None:
     """The user has the thread in front of them: what the contact wrote so far is read."""
     ConversationSeen.objects.update_or_create(

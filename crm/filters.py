@@ -1,6 +1,5 @@
 import django_filters
 from django import forms
-from django.core.exceptions import ValidationError
 from django.db.models import Exists, F, FilteredRelation, OuterRef, Q, QuerySet
 
 from crm.models import NOT_DEFINED, NOT_DEFINED_LABEL, Consent, ConsentStatus, Contact, Line
@@ -18,12 +17,22 @@ def contact_matches(text: str, path: str = "") -> Q:
     return matches
 
 
-def check_search_text(text: str) -> None:
-    """A number is searched by 3 digits or more: fewer would match most of the book, so a
-    search of only 1 or 2 digits says so instead of finding nothing."""
+def short_number_hint(text: str) -> str:
+    """What to say when a search looks like part of a number but is too short to be searched
+    as one (fewer than 3 digits would match most of the book): the name search still runs, so
+    a saved broadcast audience with "12" keeps reaching "Room 12"."""
     digits = sum(ch.isdigit() for ch in text)
     if 0 < digits < 3 and not any(ch.isalpha() for ch in text):
-        raise ValidationError("Type at least 3 digits to search by number.")
+        return "Type at least 3 digits to search by number."
+    return ""
+
+
+class SearchHintMixin:
+    """A filterset whose `q` searches contacts says when the text is too short a number."""
+
+    @property
+    def search_hint(self) -> str:
+        return short_number_hint(self.data.get("q", "") if self.data else "")
 
 
 class ContactFilterForm(forms.Form):
@@ -34,16 +43,14 @@ class ContactFilterForm(forms.Form):
         return data
 
 
-class ContactFilter(django_filters.FilterSet):
+class ContactFilter(SearchHintMixin, django_filters.FilterSet):
     """The Contacts table's filters; line choices are the request's account's lines only.
 
     Choosing a line adds the contact's status on it to each row (`line_status`), which the
     status filter then narrows: opted in, opted out, or Not Defined (no record on that line).
     """
 
-    q = django_filters.CharFilter(
-        method="search", label="Search by name or number", validators=[check_search_text]
-    )
+    q = django_filters.CharFilter(method="search", label="Search by name or number")
     line = django_filters.ModelChoiceFilter(
         queryset=Line.objects.none(), empty_label="Any line", method="with_line_status"
     )

@@ -35,7 +35,7 @@ class ImportUploadView(ImportsMixin, FormView):
     def get_context_data(self, **kwargs):
         return {
             **super().get_context_data(**kwargs),
-            "recent_imports": self.get_queryset()[:RECENT_IMPORTS],
+            "recent_imports": self.get_queryset().defer("bad_rows", "warnings")[:RECENT_IMPORTS],
             "max_megabytes": import_files.max_megabytes(),
         }
 

@@ -217,10 +217,12 @@ def _kept(stored: list, new: list[tuple[int, str]]) -> list:
 
 def rows_to_fix(contact_import: ContactImport) -> Iterator[list[str]]:
     """The file's rows that were not imported or were imported without a value, as they
-    were uploaded (padded to the header's width), each followed by what to fix.
+    were uploaded, each followed by what to fix.
 
     Fixed and uploaded again, the file imports like the original: the header is the original
-    header with a "Problem" column, which the mapping leaves unmapped.
+    header with a "Problem" column, which the mapping leaves unmapped. Each row is cut or padded
+    to the header's width: cells past the last header have no column to be mapped to, so the
+    import never read them, and the Problem stays under its own header.
     """
     problems: dict[int, list[str]] = {}
     for number, reason in contact_import.bad_rows:
@@ -230,7 +232,7 @@ def rows_to_fix(contact_import: ContactImport) -> Iterator[list[str]]:
     width = len(contact_import.headers)
     for number, cells in data_rows(contact_import):
         if number in problems:
-            yield [*cells, *[""] * (width - len(cells)), " ".join(problems[number])]
+            yield [*cells[:width], *[""] * (width - len(cells)), " ".join(problems[number])]
 
 
 def _store_rows(contact_import: ContactImport, rows: list[ContactRow]) -> tuple[int, int]:

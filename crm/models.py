@@ -560,6 +560,16 @@ class ContactImport(models.Model):
         return self.status in (ImportStatus.DONE, ImportStatus.FAILED)
 
     @property
+    def rows_to_fix(self) -> int:
+        """How many rows the rows-to-fix download holds: the kept bad rows and warnings."""
+        return len(self.bad_rows) + len(self.warnings)
+
+    @property
+    def rows_to_fix_cut(self) -> bool:
+        """Whether more rows had problems than were kept (BAD_ROWS_KEPT of each kind)."""
+        return self.bad_count > len(self.bad_rows) or self.warning_count > len(self.warnings)
+
+    @property
     def percent(self) -> int:
         if not self.total_rows:
             return 100 if self.is_finished else 0

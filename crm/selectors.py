@@ -105,7 +105,7 @@ def consent_history(contact: Contact) -> QuerySet[ConsentEvent]:
     return (
         ConsentEvent.objects.filter(contact=contact)
         .select_related("line", "user", "message", "responder", "contact_import")
-        .defer("contact_import__data", "contact_import__bad_rows")
+        .defer("contact_import__data", "contact_import__bad_rows", "contact_import__warnings")
         .order_by("-occurred_at", "-id")
     )
 

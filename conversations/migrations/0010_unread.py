@@ -3,22 +3,6 @@
 import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
-from django.db.models import Max, OuterRef, Subquery
-
-
-def fill_last_inbound_at(apps, schema_editor):
-    """Conversations the contact wrote in: unread to everyone until they are opened."""
-    Conversation = apps.get_model("conversations", "Conversation")
-    Message = apps.get_model("conversations", "Message")
-    latest = (
-        Message.objects.filter(
-            contact_id=OuterRef("contact_id"), line_id=OuterRef("line_id"), direction="inbound"
-        )
-        .values("contact_id")
-        .annotate(latest=Max("occurred_at"))
-        .values("latest")
-    )
-    Conversation.objects.update(last_inbound_at=Subquery(latest))
 
 
 class Migration(migrations.Migration):
@@ -32,7 +16,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='conversation',
             name='last_inbound_at',
-            field=models.DateTimeField(blank=True, help_text="When the contact's latest text arrived: newer than a user's last look at the conversation, it is unread for them.", null=True),
+            field=models.DateTimeField(blank=True, help_text="When the contact's latest text showed in the thread: newer than a user's last look at the conversation, it is unread for them.", null=True),
         ),
         migrations.CreateModel(
             name='ConversationSeen',
@@ -46,5 +30,4 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('conversation', 'user'), name='conversation_seen_once')],
             },
         ),
-        migrations.RunPython(fill_last_inbound_at, migrations.RunPython.noop),
     ]

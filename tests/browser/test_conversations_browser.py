@@ -181,3 +181,24 @@ def test_an_agent_works_the_inbox_from_the_keyboard(page, log_in, account, line,
         "Typed and sent from the keyboard"
     )
     expect(page.get_by_role("complementary", name="Conversations")).not_to_contain_text("Unread")
+
+
+def test_without_javascript_the_opt_out_form_is_on_the_page(
+    chromium, live_server, account, line, agent
+):
+    nora = conversation(account, line, "+12025550108", "Nora Noscript")
+    context = chromium.new_context(base_url=live_server.url, java_script_enabled=False)
+    page = context.new_page()
+    try:
+        page.goto("/login/")
+        page.get_by_label("Username").fill(agent.username)
+        page.get_by_label("Password").fill("pw")
+        page.get_by_role("button", name="Log in").click()
+        page.goto(f"/conversations/{nora.pk}/")
+        expect(page.get_by_role("button", name="Record an opt-out…")).to_be_hidden()
+        page.get_by_label("In person").check()
+        page.get_by_role("button", name="Opt out", exact=True).click()
+        panel = page.get_by_role("complementary", name="Contact")
+        expect(panel.locator(".badge-out")).to_have_text("✕ Opted out")
+    finally:
+        context.close()

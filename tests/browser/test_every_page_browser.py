@@ -67,7 +67,7 @@ def stretched(own):
         "Could you send the form again? " + "https://forms.example.com/" + "q" * 300,
     )
     KeywordResponder.objects.filter(pk=own["responder"].pk).update(
-        name="Spring appointment reminders and the welcome for new patients " * 2,
+        name=("Spring appointment reminders and the welcome for new patients " * 2)[:80],
         reply=LONG_WORD_REPLY,
     )
     return own

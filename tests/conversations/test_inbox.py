@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from broadcasts.services import broadcast_confirm, broadcast_create
 from conversations.models import Conversation, Message, MessageStatus
+from conversations.services import conversation_receive
 from crm.models import Contact
 from tests.conversations.test_conversations_page import conversation_with, opt_out
 from tests.support.webhook_client import inbound_params
@@ -97,3 +98,15 @@ def test_the_contact_panel_links_to_the_contact_and_formats_line_numbers(
     assert "(415) 555-0100" in page
     assert "+14155550100" not in page
     assert "</span> All conversations</a>" in page
+
+
+def test_a_text_processed_after_the_agent_looked_is_unread_though_sent_before(
+    agent_client, account, line
+):
+    conversation = conversation_with(account, line, "+12025550101", "Olive", minutes_ago=10)
+    sent_at = timezone.now() - timedelta(minutes=1)  # stored by the webhook, not yet processed
+    agent_client.get(reverse("conversation", args=[conversation.pk]))
+    conversation_receive(contact=conversation.contact, line=line, at=sent_at)
+    assert "Unread:" in sidebar_item(
+        agent_client.get(reverse("conversations")).content.decode(), "Olive"
+    )

@@ -535,3 +535,23 @@ def test_the_sweep_queues_stalled_imports_again(admin_client, account, monkeypat
     contact_import.refresh_from_db()
     assert contact_import.status == ImportStatus.DONE
     assert tasks.sweep_stalled_imports() == 0
+
+
+def test_cells_past_the_header_stay_out_of_the_rows_to_fix(admin_client, account, import_file):
+    contact_import = import_file("phone,name\n12,Bob,x,=1+2\n2025550101,Ann\n")
+    response = admin_client.get(reverse("import-bad-rows", args=[contact_import.pk]))
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows[0] == ["phone", "name", "Problem"]
+    assert rows[1][:2] == ["12", "Bob"]
+    assert rows[1][2].startswith("Not imported: Phone number:")
+    assert len(rows) == 2
+
+
+def test_the_import_page_says_when_the_rows_to_fix_are_cut(
+    admin_client, account, import_file, monkeypatch
+):
+    monkeypatch.setattr(imports, "BAD_ROWS_KEPT", 2)
+    contact_import = import_file("phone,email\n1,\n2,\n3,\n2025550104,bad-address\n")
+    assert (contact_import.bad_count, len(contact_import.bad_rows)) == (3, 2)
+    page = admin_client.get(reverse("import", args=[contact_import.pk])).content.decode()
+    assert "It holds the first 3." in page

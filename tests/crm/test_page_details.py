@@ -7,6 +7,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from broadcasts.audience import audience
+from broadcasts.services import broadcast_create
 from conversations.models import Message
 from crm.models import ConsentStatus, Contact
 from tests.conversations.test_conversations_page import conversation_with, opt_out
@@ -43,14 +45,25 @@ def test_numbers_that_are_not_mobiles_are_kept_and_labelled(
 
 
 @pytest.mark.parametrize("url_name", ["contacts", "conversations"])
-@pytest.mark.parametrize(("typed", "refused"), [("12", True), ("5", True), ("555", False)])
-def test_a_search_of_fewer_than_3_digits_says_so(
-    agent_client, account, line, url_name, typed, refused
+@pytest.mark.parametrize(
+    ("typed", "hint", "finds"), [("12", True, True), ("5", True, False), ("555", False, True)]
+)
+def test_a_search_of_fewer_than_3_digits_says_so_and_still_searches_names(
+    agent_client, account, line, url_name, typed, hint, finds
 ):
     conversation_with(account, line, "+12025550101", "Ada 12")
     page = agent_client.get(reverse(url_name), {"q": typed}).content.decode()
-    assert ("Type at least 3 digits to search by number." in page) is refused
-    assert ("Ada 12" in page) is not refused
+    assert ("Type at least 3 digits to search by number." in page) is hint
+    assert ("Ada 12" in page) is finds
+
+
+def test_a_broadcast_searching_two_digits_still_reaches_the_names_with_them(account, line, manager):
+    Contact.objects.create(account=account, phone="+12025550101", name="Room 12")
+    Contact.objects.create(account=account, phone="+12025550102", name="Room 7")
+    broadcast = broadcast_create(
+        account=account, user=manager, name="Floor", line=line, body="Hi", search="12"
+    )
+    assert [contact.name for contact in audience(broadcast)] == ["Room 12"]
 
 
 def test_a_name_with_digits_is_searched_as_a_name(agent_client, account, line):

@@ -3,9 +3,11 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from api.errors import handler_for
+from capacity_sms.health import healthz
 from crm.auth_views import RateLimitedLoginView
 
 urlpatterns = [
+    path("healthz", healthz, name="healthz"),
     path("login/", RateLimitedLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

@@ -9,6 +9,14 @@ os.environ.setdefault("HTTPS", "0")
 from capacity_sms.settings import *  # noqa: F403
 
 SMS_BACKEND = "conversations.backends.locmem.LocmemBackend"
+
+# Tests find static files in the apps, with their plain names (no collectstatic before a run;
+# tests/core/test_deploy.py runs it for the production server).
+STORAGES = {
+    **STORAGES,  # noqa: F405
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 # Tasks run in-process unless a test starts a real worker (tests/test_celery_worker.py), which

@@ -1,7 +1,5 @@
 """Broadcasts through their pages: draft, preview, send in chunks, per-recipient status."""
 
-import csv
-import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -21,6 +19,7 @@ from crm.import_files import read_upload
 from crm.imports import contact_import_create, contact_import_queue
 from crm.models import ConsentPolicy, ConsentSource
 from crm.roles import Role
+from tests.support.downloads import csv_rows
 from tests.support.factories import ContactFactory, InboundMessageFactory, make_user
 from tests.support.webhook_client import post_status, status_params
 
@@ -96,10 +95,6 @@ def test_not_defined_contacts_are_excluded_on_a_require_opt_in_line(
     assert (preview.total, preview.will_get) == (10, 6)
     assert preview.counts["opted-out"] == 2
     assert preview.counts["not-opted-in"] == 2
-
-
-def csv_rows(response) -> list[list[str]]:
-    return list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
 
 
 def test_each_list_downloads(manager_client, audience, line, clock):

@@ -49,7 +49,7 @@ def test_a_manager_runs_the_snapshot_on_two_lines_and_downloads_it(
         page.get_by_role("link", name="Download CSV").click()
     download = info.value
     assert download.suggested_filename.startswith("opt-in-out-snapshot_sales+support_current-")
-    with open(download.path(), encoding="utf-8", newline="") as downloaded:
+    with open(download.path(), encoding="utf-8-sig", newline="") as downloaded:
         table = list(csv.reader(downloaded))
     assert table[0] == ["Contact", "Phone", "Line", "Status", "Since (UTC)", "Source"]
     assert [row[:4] for row in table[1:]] == [

@@ -1,8 +1,5 @@
 """CRM > Contacts through the Django test client: table, filters, modal, detail, edit, export."""
 
-import csv
-import io
-
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -10,6 +7,7 @@ from django.urls import reverse
 
 from crm import consent
 from crm.models import ConsentSource, ConsentStatus, Contact, Line
+from tests.support.downloads import csv_rows
 from tests.support.factories import ConversationFactory, keyword_consent
 
 
@@ -243,9 +241,9 @@ def test_export_streams_the_filtered_rows_with_every_lines_status(
         reverse("contacts-export"), {"line": line.pk, "consent": "opted_out"}
     )
     assert response.streaming
-    assert response["Content-Type"] == "text/csv"
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert "attachment" in response["Content-Disposition"]
-    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    rows = csv_rows(response)
     assert rows[0] == [
         "Name",
         "Phone",
@@ -258,7 +256,7 @@ def test_export_streams_the_filtered_rows_with_every_lines_status(
         ["Person 0000", "+12025550000", "opted_out", ""]
     ]
     everyone = agent_client.get(reverse("contacts-export"))
-    rows = list(csv.reader(io.StringIO(b"".join(everyone.streaming_content).decode())))
+    rows = csv_rows(everyone)
     assert ['\'=HYPERLINK("http://evil")', "+12025550001"] in [row[:2] for row in rows]
     bad = agent_client.get(reverse("contacts-export"), {"consent": "opted_out"})
     assert bad.status_code == 400

@@ -1,7 +1,5 @@
 """Reporting > Compliance: the audit of how opt-outs were honoured in a period."""
 
-import csv
-import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -17,6 +15,7 @@ from conversations.tasks import process_inbound_message
 from crm import consent
 from crm.consent import ImportedStatus
 from crm.models import Account, ContactImport, RevocationPolicy
+from tests.support.downloads import csv_rows
 from tests.support.webhook_client import (
     inbound_params,
     new_sid,
@@ -169,8 +168,8 @@ def test_each_part_downloads_whole_as_csv(audited, manager_client):
     def download(section):
         response = manager_client.get(audit_url("compliance-download", section, **PERIOD))
         assert response.status_code == 200
-        assert response["Content-Type"] == "text/csv"
-        return list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+        assert response["Content-Type"] == "text/csv; charset=utf-8"
+        return csv_rows(response)
 
     confirmations = download("confirmations")
     assert confirmations[0][:2] == ["Opted out (UTC)", "Opted out (America/New_York)"]
@@ -273,5 +272,5 @@ def test_a_flag_is_overdue_exactly_when_its_deadline_has_passed(
     download = client.get(
         audit_url("compliance-download", "flags", start="2026-11-01", end="2026-11-20")
     )
-    rows = list(csv.reader(io.StringIO(b"".join(download.streaming_content).decode())))
+    rows = csv_rows(download)
     assert rows[1][-2] == ("yes" if overdue else "no")

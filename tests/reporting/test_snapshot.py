@@ -1,7 +1,5 @@
 """The Opt In & Out Snapshot through the Django test client: rows now and as of, totals, CSV."""
 
-import csv
-import io
 import random
 from datetime import UTC, datetime, timedelta
 
@@ -15,6 +13,7 @@ from core.csv_download import spreadsheet_safe
 from crm import consent
 from crm.models import ConsentSource, ConsentStatus, Contact
 from reporting.snapshot import SnapshotRows
+from tests.support.downloads import csv_rows
 from tests.support.factories import keyword_consent
 
 IN, OUT = ConsentStatus.OPTED_IN, ConsentStatus.OPTED_OUT
@@ -181,10 +180,6 @@ def add_rows(account, line, count, start=0):
         )
 
 
-def csv_rows(response):
-    return list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
-
-
 @pytest.mark.parametrize("sort", ["", "-status_since", "phone", "-contact_name"])
 def test_the_csv_holds_exactly_the_rows_of_every_page(manager_client, account, line, sort):
     add_rows(account, line, 120)
@@ -253,7 +248,7 @@ def test_a_download_stopped_half_way_leaves_the_connection_usable(client, manage
     client.force_login(manager)
     response = client.get(reverse("snapshot-download"), {"lines": line.pk})
     blocks = iter(response.streaming_content)
-    assert next(blocks).startswith(b"Contact,Phone")
+    assert next(blocks).startswith("\ufeffContact,Phone".encode())
     next(blocks)
     response.close()
     assert Contact.objects.filter(account=account).count() == 300

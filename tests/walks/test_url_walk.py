@@ -41,6 +41,7 @@ pytestmark = pytest.mark.sweep  # long: CI runs it, an everyday run may not
 # Open to anyone, with what an anonymous GET gets: the webhooks authenticate by signature and
 # answer POST only; logging out (POST) needs no session, and a GET of it goes to the login page.
 PUBLIC_URLS = {
+    "healthz": 200,
     "login": 200,
     "logout": 302,
     "admin:login": 200,

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -87,6 +88,7 @@ MIDDLEWARE = [
     "crm.scoping.AccountMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
 ]
 
 ROOT_URLCONF = "capacity_sms.urls"
@@ -167,6 +169,26 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = DEBUG
 
 DJANGO_TABLES2_TEMPLATE = "shared/_table.html"
+
+# Content-Security-Policy (django-csp, as Django 5.2 has none of its own): scripts, styles,
+# images and requests from this site only, no inline script or style anywhere (htmx is told
+# not to add its indicator style and not to evaluate code, see templates/base.html), no
+# plugins, no framing, forms posting to this site only. A page that breaks this rule breaks
+# visibly in the browser tests, which fail on any CSP violation the console reports.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 # Phone numbers without a country code are read in this region (ISO 3166 code).
 DEFAULT_PHONE_REGION = os.environ.get("DEFAULT_PHONE_REGION", "US")

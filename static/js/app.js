@@ -147,6 +147,12 @@ function invokeCommand(event) {
   if (command === "close") dialog.close();
 }
 
+function selectOnFocus(event) {
+  // A secret shown once is selected whole when focused, ready to copy.
+  if (event.target.matches && event.target.matches("[data-select-on-focus]")) event.target.select();
+}
+
+document.addEventListener("focusin", selectOnFocus);
 document.addEventListener("click", invokeCommand);
 document.addEventListener("keydown", sendOnCtrlEnter);
 document.addEventListener("keydown", closeMenuOnEscape);

@@ -9,6 +9,8 @@ import shutil
 
 import pytest
 
+from tests.support.csp import watch_for_csp_violations
+
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -38,11 +40,15 @@ def chromium():
 
 @pytest.fixture
 def page(chromium, live_server):
+    """A page of its own; whatever the test does, the Content-Security-Policy refuses nothing
+    on it (no inline script or style slipped into a template)."""
     context = chromium.new_context(base_url=live_server.url)
     page = context.new_page()
     page.set_default_timeout(10_000)
+    refused = watch_for_csp_violations(page)
     yield page
     context.close()
+    assert refused == []
 
 
 @pytest.fixture

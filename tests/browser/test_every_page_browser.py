@@ -20,6 +20,7 @@ from playwright.sync_api import expect
 from crm.models import Contact
 from crm.roles import Role
 from keywords.models import KeywordResponder
+from tests.support.csp import watch_for_csp_violations
 from tests.support.factories import ConversationFactory, inbound_message, make_user
 from tests.support.pages import DECISIONS, page_url
 
@@ -88,6 +89,7 @@ def test_no_page_is_wider_than_the_screen(chromium, live_server, stretched, role
     )
     page = context.new_page()
     page.set_default_timeout(10_000)
+    refused = watch_for_csp_violations(page)
     shots = request.config.getoption("--screenshots")
     folder = Path(shots, width, str(role)) if shots else None
     if folder:
@@ -117,6 +119,7 @@ def test_no_page_is_wider_than_the_screen(chromium, live_server, stretched, role
             if folder:
                 page.screenshot(path=folder / f"{name}.png", full_page=True)
         assert too_wide == {}, f"pages wider than {viewport_width} px: {too_wide}"
+        assert refused == []
     finally:
         context.close()
 
@@ -190,3 +193,23 @@ def test_dialogs_and_results_fit_a_phone_too(page, log_in, stretched, width):
     page.get_by_role("button", name="Check").click()
     expect(page.get_by_role("status")).to_be_visible()
     assert_fits()
+
+
+def test_the_admin_and_the_api_docs_keep_the_content_security_policy(page, log_in, stretched):
+    staff = stretched["admin"]
+    staff.is_staff = True
+    staff.is_superuser = True
+    staff.save()
+    refused = watch_for_csp_violations(page)
+    log_in(staff.username)
+    response = page.goto(reverse("api-docs"))
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    expect(page.get_by_text("Capacity SMS API").first).to_be_visible()
+    for url in (
+        reverse("admin:index"),
+        reverse("admin:crm_contact_changelist"),
+        reverse("admin:crm_contact_change", args=[stretched["contact"].pk]),
+        reverse("admin:crm_account_change", args=[stretched["line"].account_id]),
+    ):
+        assert page.goto(url).ok
+    assert refused == []

@@ -80,6 +80,8 @@ def production_server(tmp_path):
 def test_with_debug_off_gunicorn_serves_hashed_compressed_static_files(production_server):
     status, headers, body = get(f"{production_server}/login/")
     assert status == 200
+    assert "script-src 'self'" in headers["Content-Security-Policy"]
+    assert "'unsafe-inline'" not in headers["Content-Security-Policy"]
     page = body.decode()
     stylesheet = re.search(r'href="(/static/css/app\.[0-9a-f]{12}\.css)"', page)
     script = re.search(r'src="(/static/vendor/htmx-2\.0\.11\.min\.[0-9a-f]{12}\.js)"', page)

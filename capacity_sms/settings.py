@@ -278,9 +278,19 @@ CELERY_BEAT_SCHEDULE = {
 
 # Failed attempts allowed per client address before 429: wrong passwords in 15 minutes, and
 # webhook requests with a bad signature in 10 minutes (validly signed ones are never limited).
-# Webhooks go on their own queue: a slow receiver never delays the processing of texts. A
-# worker started with `-Q celery,webhooks` serves both.
-CELERY_TASK_ROUTES = {"api.tasks.deliver_webhooks": {"queue": "webhooks"}}
+# Two queues, so bulk work never delays a STOP. `celery` (the default) holds what a contact is
+# waiting for: processing inbound texts and sending single messages (replies, confirmations,
+# agents' texts), plus the sweep and the scheduled sends. `bulk` holds the long runs: imports,
+# broadcasts and their batches of deliveries, outbound webhooks, the consent log's anchoring
+# and verification. Run one worker per queue (`-Q celery` and `-Q bulk`), or one with
+# `-Q celery,bulk` on a small server.
+BULK_QUEUE = "bulk"
+CELERY_TASK_ROUTES = {
+    "crm.tasks.*": {"queue": BULK_QUEUE},
+    "broadcasts.tasks.*": {"queue": BULK_QUEUE},
+    "api.tasks.*": {"queue": BULK_QUEUE},
+    "conversations.tasks.deliver_messages": {"queue": BULK_QUEUE},
+}
 
 LOGIN_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", 10))
 WEBHOOK_SIGNATURE_FAILURE_LIMIT = int(os.environ.get("WEBHOOK_SIGNATURE_FAILURE_LIMIT", 20))

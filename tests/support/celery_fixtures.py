@@ -19,6 +19,6 @@ def redis_broker():
 def worker(redis_broker):
     app.control.purge()
     with start_worker(
-        app, perform_ping_check=False, shutdown_timeout=20, queues=["celery", "webhooks"]
+        app, perform_ping_check=False, shutdown_timeout=20, queues=["celery", "bulk"]
     ) as running:
         yield running

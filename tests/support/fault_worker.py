@@ -126,7 +126,14 @@ def main() -> None:
 
     broadcasts.conversations_touch_many = touch_then_pause
     app.worker_main(
-        ["worker", "--concurrency=1", "--loglevel=INFO", "--without-mingle", "--without-gossip"]
+        [
+            "worker",
+            "--queues=celery,bulk",
+            "--concurrency=1",
+            "--loglevel=INFO",
+            "--without-mingle",
+            "--without-gossip",
+        ]
     )
 
 

@@ -82,8 +82,7 @@ def conversation_receive(*, contact: Contact, line: Line, at: datetime) -> Conve
     if conversation.status == ConversationStatus.CLOSED:
         conversation.status = ConversationStatus.OPEN
         changed.append("status")
-    if changed:
-        conversation.save(update_fields=changed)
+    conversation.save(update_fields=changed)
     return conversation
 
 

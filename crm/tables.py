@@ -1,4 +1,5 @@
 import django_tables2 as tables
+from django.template.loader import render_to_string
 from django.utils.html import format_html
 
 from core.phones import format_phone, not_mobile_kind
@@ -50,9 +51,8 @@ class ContactTable(tables.Table):
         return value or format_html('<span class="meta">No name</span>')
 
     def render_phone(self, value: str) -> str:
-        kind = not_mobile_kind(value)
-        if not kind:
-            return format_phone(value)
         return format_html(
-            '{} <span class="tag not-mobile">Not mobile: {}</span>', format_phone(value), kind
+            "{}{}",
+            format_phone(value),
+            render_to_string("shared/_not_mobile.html", {"kind": not_mobile_kind(value)}),
         )

@@ -9,3 +9,7 @@ class ApiConfig(AppConfig):
         # The receivers that turn consent and message changes into webhook deliveries.
         # And the schema's description of API keys.
         from api import receivers, schema  # noqa: F401
+        from api.models import WebhookEndpoint
+        from core.config_cache import watch_configuration
+
+        watch_configuration(WebhookEndpoint)

@@ -15,12 +15,18 @@ from api.serializers import MessageSerializer
 from api.services import webhook_deliveries_record
 from conversations.models import Message
 from conversations.signals import message_blocked, message_received, message_status_changed
+from core.config_cache import cached
 from crm.models import ConsentEvent
 from crm.signals import consent_changed
 
 
 def listening(account_id: int, event_type: str) -> list[WebhookEndpoint]:
-    return list(WebhookEndpoint.objects.subscribed(account_id, event_type).only("pk"))
+    """The account's endpoints for the event (kept in memory until endpoints change: asked
+    on every message and consent change)."""
+    return cached(
+        f"endpoints:{account_id}:{event_type}",
+        lambda: list(WebhookEndpoint.objects.subscribed(account_id, event_type).only("pk")),
+    )
 
 
 @receiver(consent_changed, dispatch_uid="api.consent_changed")

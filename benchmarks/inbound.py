@@ -8,7 +8,9 @@ to 5 lines. Prints messages per second for the webhook alone (signature check, v
 storing; processing queued to an in-memory broker) and for processing (the Celery task run
 in-process: contact, conversation, decision, consent, reply through the gate and its delivery to
 an in-memory backend), database statements per message for each (first and last thousand, to
-show no growth), then a raw psycopg baseline doing the same writes and the ratio.
+show no growth), then a raw psycopg baseline doing the same writes (without hashing the
+consent events, which favours it) and the ratio; then status callbacks (a sent and a delivered
+report for 20,000 texts) through the webhook beside the same UPDATEs in psycopg.
 """
 
 import os
@@ -94,6 +96,7 @@ def run() -> None:
     raw_rate = MESSAGES / raw_seconds
     print(f"  raw SQL: {raw_seconds:7.2f} s  {raw_rate:9,.0f} msg/s (same writes, 2 transactions)")
     print(f"  webhook + processing: {django_rate:,.0f} msg/s; ratio {django_rate / raw_rate:.2f}")
+    status_callbacks(client, lines)
 
 
 def accepted(response) -> None:
@@ -167,9 +170,10 @@ def raw_baseline(requests, lines) -> float:
                 (message_id,) = raw.execute(
                     "INSERT INTO conversations_message (line_id, remote_number, direction, body,"
                     " status, purpose, blocked_reason, provider_message_id, error_code,"
-                    " occurred_at, created_at, updated_at, opt_out_type, media_count, decision)"
+                    " occurred_at, created_at, updated_at, opt_out_type, media_count, decision,"
+                    " deferred_by_quiet_hours, quiet_hours_exempt)"
                     " VALUES (%s, %s, 'inbound', %s, 'received', 'message', '', %s, '', %s, %s,"
-                    " %s, '', 0, '') RETURNING id",
+                    " %s, '', 0, '', false, false) RETURNING id",
                     (line.pk, params["From"], params["Body"], f"raw{n}", now, now, now),
                 ).fetchone()
             with raw.transaction():
@@ -186,9 +190,21 @@ def raw_baseline(requests, lines) -> float:
                     (event_id,) = raw.execute(
                         "INSERT INTO crm_consentevent (contact_id, line_id, status,"
                         " previous_status, outcome, source, message_id, keyword, note,"
-                        " occurred_at, recorded_at) VALUES (%s, %s, %s, '', 'changed',"
-                        " 'keyword', %s, %s, '', %s, %s) RETURNING id",
-                        (contact_id, line.pk, status, message_id, params["Body"], now, now),
+                        " occurred_at, recorded_at, contact_phone, line_number, consent_text,"
+                        " page_url, user_agent, previous_hash, hash) VALUES (%s, %s, %s, '',"
+                        " 'changed', 'keyword', %s, %s, '', %s, %s, %s, %s, '', '', '', '', '')"
+                        " RETURNING id",
+                        (
+                            contact_id,
+                            line.pk,
+                            status,
+                            message_id,
+                            params["Body"],
+                            now,
+                            now,
+                            params["From"],
+                            line.number,
+                        ),
                     ).fetchone()
                     raw.execute(
                         "INSERT INTO crm_consent (contact_id, line_id, status, since, cause_id,"
@@ -203,9 +219,10 @@ def raw_baseline(requests, lines) -> float:
                         "INSERT INTO conversations_message (line_id, contact_id, remote_number,"
                         " direction, body, status, purpose, blocked_reason,"
                         " provider_message_id, error_code, occurred_at, created_at, updated_at,"
-                        " opt_out_type, media_count, decision, in_reply_to_id) VALUES"
+                        " opt_out_type, media_count, decision, in_reply_to_id,"
+                        " deferred_by_quiet_hours, quiet_hours_exempt) VALUES"
                         " (%s, %s, %s, 'outbound', 'reply', 'sent', 'message', '', %s, '', %s,"
-                        " %s, %s, '', 0, '', %s)",
+                        " %s, %s, '', 0, '', %s, false, false)",
                         (
                             line.pk,
                             contact_id,
@@ -222,6 +239,93 @@ def raw_baseline(requests, lines) -> float:
                     " WHERE id = %s",
                     (contact_id, message_id),
                 )
+        return time.perf_counter() - started
+
+
+def status_callbacks(client: Client, lines: list[Line]) -> None:
+    """Two signed reports (sent, then delivered) for each of MESSAGES texts handed over, through
+    the webhook, beside psycopg running the same forward-only UPDATE for each."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO conversations_message (line_id, remote_number, direction, body, status,"
+            " purpose, blocked_reason, provider_message_id, error_code, occurred_at, created_at,"
+            " updated_at, opt_out_type, media_count, decision, deferred_by_quiet_hours,"
+            " quiet_hours_exempt) SELECT l.id, '+16462000000',"
+            " 'outbound', 'Our sale starts today', 'sending', 'broadcast', '', 'SMst' || g, '',"
+            " now(), now(), now(), '', 0, '', false, false FROM generate_series(1, %s) AS g"
+            " JOIN crm_line l ON l.number = '+1415555' || lpad((g %% %s)::text, 4, '0')",
+            [MESSAGES, LINES],
+        )
+        cursor.execute("ANALYZE conversations_message")
+    reports = [
+        status_report(line_number, f"SMst{n}", status)
+        for status in ("sent", "delivered")
+        for n, line_number in ((n, f"+1415555{n % LINES:04d}") for n in range(1, MESSAGES + 1))
+    ]
+    path = reverse("twilio-status")
+    seconds, counts = timed(
+        reports,
+        lambda report: no_content(client.post(path, report[0], HTTP_X_TWILIO_SIGNATURE=report[1])),
+    )
+    moved = Message.objects.filter(
+        provider_message_id__startswith="SMst", status=MessageStatus.DELIVERED
+    ).count()
+    assert moved == MESSAGES, moved
+    half = len(counts) // 2
+    rate = len(reports) / seconds
+    print(
+        f"  status callbacks: {len(reports):,} in {seconds:.2f} s, {rate:,.0f} reports/s;"
+        f" statements/report: first 1,000 {sum(counts[:half]) / half:.1f},"
+        f" last 1,000 {sum(counts[half:]) / (len(counts) - half):.1f}"
+    )
+    raw_seconds = raw_status_updates(reports)
+    raw_rate = len(reports) / raw_seconds
+    print(
+        f"  raw UPDATE: {raw_seconds:.2f} s, {raw_rate:,.0f} reports/s; ratio {rate / raw_rate:.2f}"
+    )
+
+
+def status_report(line_number: str, sid: str, status: str) -> tuple[dict[str, str], str]:
+    params = {
+        "MessageSid": sid,
+        "AccountSid": "AC" + "0" * 32,
+        "From": line_number,
+        "To": "+16462000000",
+        "MessageStatus": status,
+    }
+    url = f"http://bench.local{reverse('twilio-status')}"
+    return params, RequestValidator(TOKEN).compute_signature(url, params)
+
+
+def no_content(response) -> None:
+    if response.status_code != 204:
+        raise SystemExit(f"Status callback answered {response.status_code}: {response.content!r}")
+
+
+def raw_status_updates(reports) -> float:
+    """The same reports as psycopg UPDATEs, each its own transaction, the rank rule in SQL."""
+    earlier = {"sent": ["queued", "sending"], "delivered": ["queued", "sending", "sent"]}
+    with raw_connection() as raw:
+        raw.execute(
+            "UPDATE conversations_message SET status = 'sending'"
+            " WHERE provider_message_id LIKE 'SMst%%'"
+        )
+        raw.commit()
+        lines = dict(raw.execute("SELECT number, id FROM crm_line").fetchall())
+        raw.autocommit = True
+        started = time.perf_counter()
+        for params, _ in reports:
+            raw.execute(
+                "UPDATE conversations_message SET status = %s, updated_at = now()"
+                " WHERE line_id = %s AND direction = 'outbound' AND provider_message_id = %s"
+                " AND status = ANY(%s) RETURNING id",
+                (
+                    params["MessageStatus"],
+                    lines[params["From"]],
+                    params["MessageSid"],
+                    earlier[params["MessageStatus"]],
+                ),
+            ).fetchone()
         return time.perf_counter() - started
 
 

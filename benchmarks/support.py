@@ -12,6 +12,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "capacity_sms.settings")
 os.environ.setdefault("SECRET_KEY", "benchmark-only")
 # The test client speaks plain HTTP to the views.
 os.environ.setdefault("HTTPS", "0")
+# Each task run logs a line at INFO: thousands would bury the figures.
+os.environ.setdefault("LOG_LEVEL", "WARNING")
 
 import django
 

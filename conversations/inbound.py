@@ -4,7 +4,7 @@ import logging
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -12,6 +12,7 @@ from conversations import sending
 from conversations.models import Direction, Message, MessageStatus
 from conversations.services import conversation_receive
 from conversations.signals import message_received, message_status_changed
+from core.bulk_sql import insert_unless
 from core.queueing import enqueue_on_commit
 from crm import consent
 from crm.models import ConsentOutcome, Contact, Line
@@ -58,29 +59,31 @@ def receive_inbound(
     hold, are kept visible as U+FFFD rather than dropped. Provider message ids are unique
     across the provider, so one already received on another line is refused: it can only be a
     captured request pointed at another number.
+
+    One statement stores a new message (the check for another line, the insert and the
+    duplicate test together); only a repeat reads what was stored.
     """
-    elsewhere = Message.objects.filter(
+    message = Message(
+        line=line,
+        direction=Direction.INBOUND,
+        provider_message_id=provider_message_id,
+        remote_number=from_number,
+        body=body.replace("\x00", "\ufffd"),
+        status=MessageStatus.RECEIVED,
+        media_count=media_count,
+        opt_out_type=opt_out_type,
+        occurred_at=occurred_at or timezone.now(),
+    )
+    received = Message.objects.filter(
         direction=Direction.INBOUND, provider_message_id=provider_message_id
-    ).exclude(line=line)
-    if provider_message_id and elsewhere.exists():
+    ).exclude(provider_message_id="")
+    if insert_unless(message, *received.exclude(line=line).values("pk").query.sql_with_params()):
+        enqueue_on_commit(PROCESS_INBOUND_TASK, message.pk)
+        return message, True
+    stored = received.filter(line=line).first()
+    if stored is None:
         raise ValidationError({"MessageSid": ["Already received on another line."]})
-    with transaction.atomic():
-        message, created = Message.objects.get_or_create(
-            line=line,
-            direction=Direction.INBOUND,
-            provider_message_id=provider_message_id,
-            defaults={
-                "remote_number": from_number,
-                "body": body.replace("\x00", "\ufffd"),
-                "status": MessageStatus.RECEIVED,
-                "media_count": media_count,
-                "opt_out_type": opt_out_type,
-                "occurred_at": occurred_at or timezone.now(),
-            },
-        )
-        if created:
-            enqueue_on_commit(PROCESS_INBOUND_TASK, message.pk)
-    return message, created
+    return stored, False
 
 
 # How many messages one sweep queues again, and how often one message may be: a message that
@@ -224,39 +227,94 @@ def record_delivery_status(
     this waits for it), or never will (it died after the provider took the text: the report
     settles what was unknown). A failure with Twilio's 21610 (recipient unsubscribed) records
     an opt-out. Returns None for a message we do not know.
+
+    Status reports are most of the webhook traffic (two per text sent), so a report that moves
+    a message forward is one UPDATE with the forward-only rule in its WHERE clause; only one
+    that moves nothing (a repeat, or out of order) reads the message.
     """
+    status = PROVIDER_STATUSES.get(provider_status.strip().lower())
     with transaction.atomic():
-        outbound = (
-            Message.objects.select_for_update(of=("self",), no_key=True)
-            .select_related("contact", "line")
-            .filter(line=line, direction=Direction.OUTBOUND)
-        )
         message = None
-        if message_id is not None:
-            message = (
-                outbound.filter(pk=message_id)
-                .filter(Q(provider_message_id=provider_message_id) | Q(provider_message_id=""))
-                .exclude(status__in=[MessageStatus.SCHEDULED, MessageStatus.QUEUED])
-                .first()
+        if status is not None:
+            message = _move_forward(
+                line=line,
+                provider_message_id=provider_message_id,
+                message_id=message_id,
+                status=status,
+                error_code=error_code if status == MessageStatus.FAILED else "",
             )
         if message is None:
-            message = outbound.filter(provider_message_id=provider_message_id).first()
-        if message is None:
-            return None
-        status = PROVIDER_STATUSES.get(provider_status.strip().lower())
-        current_rank = STATUS_RANK.get(message.status)
-        if status is None or current_rank is None or STATUS_RANK[status] <= current_rank:
-            return message
-        message.status = status
-        message.provider_message_id = provider_message_id
-        message.error_code = error_code if status == MessageStatus.FAILED else ""
-        if message.sent_at is None and status != MessageStatus.FAILED:
-            # The report came before the worker stored the hand-over (or the worker died).
-            message.sent_at = timezone.now()
-        message.save(
-            update_fields=["status", "provider_message_id", "error_code", "sent_at", "updated_at"]
-        )
+            return _outbound_message(
+                line=line, provider_message_id=provider_message_id, message_id=message_id
+            )
         message_status_changed.send(sender=Message, messages=[message])
         if status == MessageStatus.FAILED:
             sending.opt_out_if_unsubscribed(message=message, error_code=error_code)
     return message
+
+
+def _move_forward(
+    *, line: Line, provider_message_id: str, message_id: int | None, status: str, error_code: str
+) -> Message | None:
+    """The message once moved to `status`, in one statement; None when there is no such
+    message or `status` would not move it forward.
+
+    The message named by our id wins over one found by the provider's id, as long as it was
+    handed over (not still queued) and carries no other provider id. A report that comes
+    before the worker stored the hand-over (or from a worker that died) also sets `sent_at`.
+    """
+    table = Message._meta.db_table
+    columns = ", ".join(field.column for field in Message._meta.concrete_fields)
+    earlier = [value for value, rank in STATUS_RANK.items() if rank < STATUS_RANK[status]]
+    not_handed_over = [MessageStatus.SCHEDULED.value, MessageStatus.QUEUED.value]
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    sql = (
+        f"UPDATE {table} SET status = %s, provider_message_id = %s, error_code = %s,"  # noqa: S608
+        " sent_at = CASE WHEN sent_at IS NULL AND %s THEN %s ELSE sent_at END, updated_at = %s"
+        f" WHERE id = (SELECT id FROM {table} WHERE line_id = %s AND direction = %s AND ("
+        "(id = %s AND provider_message_id IN (%s, '')"
+        f" AND status NOT IN ({_marks(not_handed_over)}))"
+        " OR provider_message_id = %s) ORDER BY CASE WHEN id = %s THEN 0 ELSE 1 END LIMIT 1)"
+        f" AND status IN ({_marks(earlier)}) RETURNING {columns}"
+    )
+    params = [
+        status,
+        provider_message_id,
+        error_code,
+        status != MessageStatus.FAILED,
+        now,
+        now,
+        line.pk,
+        Direction.OUTBOUND.value,
+        message_id,
+        provider_message_id,
+        *not_handed_over,
+        provider_message_id,
+        message_id,
+        *earlier,
+    ]
+    message = next(iter(Message.objects.raw(sql, params)), None)
+    if message is not None:
+        message.line = line
+    return message
+
+
+def _marks(values: list) -> str:
+    return ", ".join(["%s"] * len(values))
+
+
+def _outbound_message(
+    *, line: Line, provider_message_id: str, message_id: int | None
+) -> Message | None:
+    """The outbound message a report is about, as `_move_forward` finds it, without a change."""
+    outbound = Message.objects.filter(line=line, direction=Direction.OUTBOUND)
+    if message_id is not None:
+        message = (
+            outbound.filter(pk=message_id)
+            .filter(Q(provider_message_id=provider_message_id) | Q(provider_message_id=""))
+            .exclude(status__in=[MessageStatus.SCHEDULED, MessageStatus.QUEUED])
+            .first()
+        )
+        if message is not None:
+            return message
+    return outbound.filter(provider_message_id=provider_message_id).first()

@@ -4,7 +4,7 @@ from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from conversations.models import (
@@ -61,29 +61,31 @@ def conversation_receive(*, contact: Contact, line: Line, at: datetime) -> Conve
 
     Unread counts from when the text shows in the thread (now, as it is processed), not from
     when the provider sent it: someone who opened the conversation in between has not seen it.
+    One statement (an upsert) whether the conversation is new or not: it runs for every text.
     """
-    shown_at = timezone.now()
-    conversation, created = Conversation.objects.get_or_create(
-        contact=contact,
-        line=line,
-        defaults={
-            "account_id": contact.account_id,
-            "last_message_at": at,
-            "last_inbound_at": shown_at,
-        },
+    table = Conversation._meta.db_table
+    columns = ", ".join(field.column for field in Conversation._meta.concrete_fields)
+    moment = connection.ops.adapt_datetimefield_value
+    now = timezone.now()
+    sql = (
+        f"INSERT INTO {table} (account_id, contact_id, line_id, status, last_message_at,"  # noqa: S608
+        " last_inbound_at, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s)"
+        " ON CONFLICT (contact_id, line_id) DO UPDATE SET"
+        " last_inbound_at = excluded.last_inbound_at, status = excluded.status,"
+        f" last_message_at = CASE WHEN {table}.last_message_at < excluded.last_message_at"
+        f" THEN excluded.last_message_at ELSE {table}.last_message_at END"
+        f" RETURNING {columns}"
     )
-    if created:
-        return conversation
-    changed = ["last_inbound_at"]
-    conversation.last_inbound_at = shown_at
-    if conversation.last_message_at < at:
-        conversation.last_message_at = at
-        changed.append("last_message_at")
-    if conversation.status == ConversationStatus.CLOSED:
-        conversation.status = ConversationStatus.OPEN
-        changed.append("status")
-    conversation.save(update_fields=changed)
-    return conversation
+    params = [
+        contact.account_id,
+        contact.pk,
+        line.pk,
+        ConversationStatus.OPEN.value,
+        moment(at),
+        moment(now),
+        moment(now),
+    ]
+    return next(iter(Conversation.objects.raw(sql, params)))
 
 
 @transaction.atomic

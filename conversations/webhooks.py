@@ -34,6 +34,7 @@ from twilio.request_validator import (
 from twilio.twiml.messaging_response import MessagingResponse
 
 from conversations.inbound import receive_inbound, record_delivery_status
+from core.config_cache import cached
 from core.phones import normalize_phone
 from core.ratelimit import WEBHOOK_SIGNATURE_FAILURES, client_address
 from core.responses import HttpResponseTooManyRequests, invalid_input, plain_response
@@ -280,4 +281,6 @@ def _line_for(number: str) -> Line | None:
         e164 = normalize_phone(number)
     except ValidationError:
         return None
-    return Line.objects.select_related("account").filter(number=e164).first()
+    return cached(
+        f"line:{e164}", lambda: Line.objects.select_related("account").filter(number=e164).first()
+    )

@@ -51,6 +51,47 @@ def _cast(field: models.Field) -> str:
     return f"CAST(%s AS {field.cast_db_type(connection)})"
 
 
+def insert_unless(obj: models.Model, unless_sql: str, unless_params: Sequence) -> bool:
+    """Insert `obj` in one statement unless `unless_sql` (a SELECT) finds a row or the row
+    would break a unique constraint; whether it was inserted (then its id is set).
+
+    INSERT … SELECT … WHERE NOT EXISTS … ON CONFLICT DO NOTHING: the check and the write are
+    one round trip, and a concurrent duplicate is skipped instead of raising.
+    """
+    meta = obj._meta
+    _fill_defaults([obj])
+    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    values = ", ".join(["%s"] * len(fields))
+    table = connection.ops.quote_name(meta.db_table)
+    key = connection.ops.quote_name(meta.pk.column)
+    sql = (
+        f"INSERT INTO {table} ({columns}) SELECT {values} WHERE NOT EXISTS ({unless_sql})"
+        f" ON CONFLICT DO NOTHING RETURNING {key}"
+    )
+    params = [field.get_db_prep_save(getattr(obj, field.attname), connection) for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *unless_params])
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    obj.pk = row[0]
+    obj._state.adding = False
+    obj._state.db = connection.alias
+    return True
+
+
+def _fill_defaults(objs: Sequence[models.Model]) -> None:
+    """What Django's INSERT would fill in: database defaults' values and auto_now times."""
+    for obj in objs:
+        for field in obj._meta.concrete_fields:
+            if isinstance(getattr(obj, field.attname), DatabaseDefault):
+                default = field.db_default
+                setattr(obj, field.attname, getattr(default, "value", default))
+            if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+                field.pre_save(obj, add=True)
+
+
 def insert_rows(objs: Sequence[models.Model]) -> None:
     """`bulk_create` for many new rows of one model, their ids set; on PostgreSQL as one
     INSERT … SELECT FROM unnest(arrays), one array per column, so the statement stays a few
@@ -63,13 +104,7 @@ def insert_rows(objs: Sequence[models.Model]) -> None:
         model.objects.bulk_create(objs)
         return
     meta = model._meta
-    for obj in objs:
-        for field in meta.concrete_fields:
-            if isinstance(getattr(obj, field.attname), DatabaseDefault):
-                default = field.db_default
-                setattr(obj, field.attname, getattr(default, "value", default))
-            if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
-                field.pre_save(obj, add=True)
+    _fill_defaults(objs)
     fields = [field for field in meta.concrete_fields if not field.primary_key]
     columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
     arrays = ", ".join(f"%s::{field.cast_db_type(connection)}[]" for field in fields)

@@ -7,6 +7,12 @@ class CrmConfig(AppConfig):
     verbose_name = "CRM and consent"
     default = True
 
+    def ready(self) -> None:
+        from core.config_cache import watch_configuration
+        from crm.models import Account, AccountLanguage, Line
+
+        watch_configuration(Account, Line, AccountLanguage)
+
 
 class AdminConfig(admin_apps.AdminConfig):
     """The Django admin, on a site whose login counts failed passwords (crm.auth_views)."""

@@ -16,6 +16,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from crm.as_of import run_start_as_of
+from crm.consent_days import Tally
 from crm.ledger import event_hash, values_of
 from crm.models import (
     EXPLICIT_OPT_IN_SOURCES,
@@ -86,11 +87,15 @@ def record_consent(
     }
     with transaction.atomic():
         lock_contact(contact.pk)
-        heads = chain_heads([contact.pk])
-        event = _record(line=line, heads=heads, **evidence)
-        for other in _lines_also_covered(line, status):
-            _record(line=other, heads=heads, **evidence)
-    return event
+        lines = [line, *_lines_also_covered(line, status)]
+        heads, current = _chain_head_and_consents(contact.pk, [each.pk for each in lines])
+        days = Tally()
+        events = [
+            _record(line=each, heads=heads, days=days, current=current.get(each.pk), **evidence)
+            for each in lines
+        ]
+        days.save()
+    return events[0]
 
 
 def opt_outs_cover_line(line: Line) -> int:
@@ -113,11 +118,14 @@ def opt_outs_cover_line(line: Line) -> int:
     latest = {event.contact_id: event for event in causes}
     lock_contacts(sorted(latest))
     heads = chain_heads(sorted(latest))
+    days = Tally()
     for event in latest.values():
         _record(
             contact=event.contact,
             line=line,
             heads=heads,
+            days=days,
+            current=None,
             status=ConsentStatus.OPTED_OUT,
             source=event.source,
             occurred_at=event.occurred_at,
@@ -133,6 +141,7 @@ def opt_outs_cover_line(line: Line) -> int:
             keyword=event.keyword,
             note=f"{event.note} (an opt-out that covers every line of the account)".strip(),
         )
+    days.save()
     return len(latest)
 
 
@@ -145,9 +154,19 @@ def _lines_also_covered(line: Line, status: str) -> list[Line]:
 
 
 def _record(
-    *, contact: Contact, line: Line, heads: dict, status: str, source: str, occurred_at, **evidence
+    *,
+    contact: Contact,
+    line: Line,
+    heads: dict,
+    days: Tally,
+    current: Consent | None,
+    status: str,
+    source: str,
+    occurred_at,
+    **evidence,
 ):
-    current = Consent.objects.filter(contact=contact, line=line).first()
+    """Append one event on the pair whose current status is `current` and follow it."""
+    status_before = {(contact.pk, line.pk): current.status} if current else {}
     event = ConsentEvent(
         contact=contact,
         line=line,
@@ -162,6 +181,7 @@ def _record(
     )
     seal(event, heads)
     event.save(force_insert=True)
+    days.add_recorded([event], status_before)
     _apply(current, event)
     if event.outcome == ConsentOutcome.CHANGED:
         consent_changed.send(sender=ConsentEvent, account_id=line.account_id, events=[event])
@@ -230,6 +250,9 @@ def record_imported_consents(statuses: list[ImportedStatus], contact_import) -> 
             seal(event, heads)
             events.append(event)
         ConsentEvent.objects.bulk_create(events, batch_size=1000)
+        days = Tally()
+        days.add_recorded(events, {pair: consent.status for pair, consent in current.items()})
+        days.save()
         _apply_in_bulk(current, events)
         changed = [event for event in events if event.outcome == ConsentOutcome.CHANGED]
         if changed:
@@ -290,6 +313,26 @@ def chain_heads(contact_ids: list[int]) -> dict[int, str]:
             list(contact_ids),
         )
         return dict(cursor.fetchall())
+
+
+def _chain_head_and_consents(
+    contact_id: int, line_ids: list[int]
+) -> tuple[dict[int, str], dict[int, Consent]]:
+    """`chain_heads` for one contact, and its consent rows on these lines by line id, in one
+    statement. Like `chain_heads`, it must run after the lock: a statement that waited for the
+    lock would read the other rows as they were before the holder committed."""
+    table = Consent._meta.db_table
+    columns = ", ".join(f"c.{field.column}" for field in Consent._meta.concrete_fields)
+    marks = ", ".join(["%s"] * len(line_ids))
+    sql = (
+        "SELECT (SELECT hash FROM crm_consentevent WHERE contact_id = %s"  # noqa: S608
+        f" ORDER BY id DESC LIMIT 1) AS chain_head, {columns}"
+        f" FROM (SELECT 1 AS one) o LEFT JOIN {table} c"
+        f" ON c.contact_id = %s AND c.line_id IN ({marks})"
+    )
+    rows = list(Consent.objects.raw(sql, [contact_id, contact_id, *line_ids]))
+    heads = {contact_id: rows[0].chain_head} if rows[0].chain_head is not None else {}
+    return heads, {row.line_id: row for row in rows if row.pk is not None}
 
 
 def seal(event: ConsentEvent, heads: dict[int, str]) -> None:

@@ -246,6 +246,8 @@ class Contact(models.Model):
         indexes = [
             models.Index(fields=["account", "name", "id"], name="contact_account_name"),
             models.Index(fields=["account", "id"], name="contact_account_added"),
+            # The snapshot's rows, by name then number: a page walks this index.
+            models.Index(fields=["account", "name", "phone"], name="contact_account_name_phone"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["account", "phone"], name="contact_unique_phone"),
@@ -446,6 +448,34 @@ class ConsentEvent(AppendOnlyModel):
         if self.outcome in (ConsentOutcome.SUPERSEDED, ConsentOutcome.REFUSED):
             return self.previous_status
         return self.status
+
+
+class ConsentDay(models.Model):
+    """How a line's consent moved on one day (a date in the server's time zone): the change
+    in the number of contacts in `status` (`net`), and the events that changed a status to it
+    (`changes`). The snapshot's totals and chart add up days instead of reading every event.
+
+    Kept by the consent engine in each change's transaction (crm.consent_days). A busy day is
+    spread over `shard` rows (contact id modulo SHARDS) so opt-outs from many contacts at once
+    do not queue on one row's lock.
+    """
+
+    line = models.ForeignKey(Line, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    status = models.CharField(max_length=10, choices=ConsentStatus.choices)
+    shard = models.PositiveSmallIntegerField()
+    net = models.IntegerField(default=0)
+    changes = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["line", "day", "status", "shard"], name="consent_day_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.line_id} {self.day} {self.status}: {self.net:+d}"
 
 
 class ConsentQuerySet(AccountScopedQuerySet):

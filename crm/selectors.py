@@ -7,6 +7,7 @@ from datetime import datetime
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import F, FilteredRelation, Q, QuerySet
 
+from core.config_cache import cached
 from crm.languages import ADDED_LANGUAGES, DEFAULT_REPLIES
 from crm.models import (
     NOT_DEFINED_LABEL,
@@ -152,8 +153,12 @@ def account_named(name: str) -> Account:
 
 def active_languages(account: Account) -> dict[str, AccountLanguage]:
     """The language packs the account has on besides English, by language code: their
-    keywords are read and their replies sent (each knows its account without a query)."""
-    return {pack.language: pack for pack in account.languages.filter(is_active=True)}
+    keywords are read and their replies sent (each knows its account without a query). Kept
+    in the process's memory until the account's settings change (core.config_cache)."""
+    return cached(
+        f"languages:{account.pk}",
+        lambda: {pack.language: pack for pack in account.languages.filter(is_active=True)},
+    )
 
 
 def language_packs(account: Account) -> dict[str, AccountLanguage]:

@@ -21,6 +21,7 @@ from django.utils import timezone
 from core.lengths import too_long
 from core.phones import normalize_phone
 from core.replies import reply_problem
+from crm import consent_days
 from crm.consent import lock_contact, opt_outs_cover_line
 from crm.languages import ADDED_LANGUAGES, Replies
 from crm.ledger import DayDigest, anchor_hash
@@ -450,6 +451,11 @@ def consent_anchors_record(*, account: Account, now: datetime | None = None) -> 
             anchor.hash,
         )
     return anchors
+
+
+def consent_days_rebuild() -> int:
+    """Recompute the daily consent rollups from the event log; how many rows it wrote."""
+    return consent_days.rebuild()
 
 
 def consent_log_verify(*, account: Account) -> ConsentLogVerification:

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from django.db.models import Exists, OuterRef, Q
 
+from core.config_cache import cached
 from crm.models import Account, Line
 from crm.selectors import active_languages
 from keywords.decisions import Decision, decide
@@ -14,7 +15,13 @@ def responders_for_line(line: Line) -> list[KeywordResponder]:
     """The account's active responders that apply on the line, line-bound ones first.
 
     One query: a responder bound to the line wins over one for all lines (SPEC section 2).
+    Kept in the process's memory until any responder or line changes (core.config_cache): it
+    is read for every message received.
     """
+    return cached(f"responders:{line.pk}", lambda: _responders_for_line(line))
+
+
+def _responders_for_line(line: Line) -> list[KeywordResponder]:
     through = KeywordResponder.lines.through
     bound = Exists(through.objects.filter(keywordresponder_id=OuterRef("pk"), line_id=line.pk))
     on_some_line = Exists(through.objects.filter(keywordresponder_id=OuterRef("pk")))

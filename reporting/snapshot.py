@@ -12,22 +12,30 @@ instead of 3 s). `SnapshotRows` offers what django-tables2 needs from a QuerySet
 slicing and counting, plus totals and a streamed read for the CSV.
 """
 
+from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 
 import psycopg
 from django.db import connection, transaction
-from django.db.models import Count
-from django.db.models.functions import TruncWeek
+from django.db.models import Count, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from core.csv_download import spreadsheet_safe_sql
 from crm.as_of import statuses_as_of_sql
-from crm.models import ConsentEvent, ConsentOutcome, ConsentSource, ConsentStatus, Line
+from crm.consent_days import day_of, start_of_day
+from crm.models import (
+    ConsentDay,
+    ConsentEvent,
+    ConsentOutcome,
+    ConsentSource,
+    ConsentStatus,
+    Line,
+)
 
 BOTH = "both"
 TREND_WEEKS = 12
@@ -168,17 +176,12 @@ class SnapshotRows:
                 cursor.execute("SET LOCAL work_mem TO DEFAULT")
 
     def totals(self) -> dict[int, tuple[int, int]]:
-        """Per line id: (opted in, opted out)."""
-        sql, params = self._statuses()
-        with _roomy_cursor() as cursor:
-            cursor.execute(
-                "SELECT s.line_id,"
-                " SUM(CASE WHEN s.status = %s THEN 1 ELSE 0 END),"
-                " SUM(CASE WHEN s.status = %s THEN 1 ELSE 0 END)"
-                f" FROM ({sql}) s GROUP BY s.line_id",
-                [ConsentStatus.OPTED_IN.value, ConsentStatus.OPTED_OUT.value, *params],
-            )
-            return {line_id: (ins, outs) for line_id, ins, outs in cursor.fetchall()}
+        """Per line id: (opted in, opted out), from the daily rollups; see `statuses_counted`."""
+        counts = statuses_counted([line.pk for line in self.lines], self.as_of)
+        return {
+            line_id: (count[ConsentStatus.OPTED_IN], count[ConsentStatus.OPTED_OUT])
+            for line_id, count in counts.items()
+        }
 
     def _statuses(self) -> tuple[str, list]:
         line_ids = [line.pk for line in self.lines]
@@ -269,34 +272,88 @@ class WeekCounts:
 
 
 def weekly_trend(lines: Sequence[Line], until: datetime | None = None) -> list[WeekCounts]:
-    """Opt-ins and opt-outs that changed a status, per week, over the last 12 weeks."""
+    """Opt-ins and opt-outs that changed a status, per week, over the last 12 weeks: whole
+    days from the rollups, the day of `until` from its events up to then."""
     until = until or timezone.now()
-    this_week = timezone.localtime(until).date()
-    this_week -= timedelta(days=this_week.weekday())
-    first_week = this_week - timedelta(weeks=TREND_WEEKS - 1)
-    rows = (
+    last_day = day_of(until)
+    first_week = last_day - timedelta(days=last_day.weekday(), weeks=TREND_WEEKS - 1)
+    counts = Counter()
+    days = (
+        ConsentDay.objects.filter(line__in=lines, day__gte=first_week, day__lt=last_day)
+        .values_list("day", "status")
+        .annotate(total=Sum("changes"))
+        .order_by()
+    )
+    for day, status, total in days:
+        counts[(_week_of(day), status)] += total
+    today = (
         ConsentEvent.objects.filter(
             line__in=lines,
             outcome=ConsentOutcome.CHANGED,
-            occurred_at__gte=datetime.combine(first_week, time.min, tzinfo=until.tzinfo),
+            occurred_at__gte=start_of_day(last_day),
             occurred_at__lte=until,
         )
-        .annotate(week=TruncWeek("occurred_at"))
-        .values("week", "status")
-        .annotate(count=Count("pk"))
+        .values_list("status")
+        .annotate(total=Count("pk"))
         .order_by()
     )
-    counts = {(_as_date(row["week"]), row["status"]): row["count"] for row in rows}
+    for status, total in today:
+        counts[(_week_of(last_day), status)] += total
     weeks = [first_week + timedelta(weeks=n) for n in range(TREND_WEEKS)]
     return [
         WeekCounts(
             week=week,
-            opted_in=counts.get((week, ConsentStatus.OPTED_IN), 0),
-            opted_out=counts.get((week, ConsentStatus.OPTED_OUT), 0),
+            opted_in=counts[(week, ConsentStatus.OPTED_IN)],
+            opted_out=counts[(week, ConsentStatus.OPTED_OUT)],
         )
         for week in weeks
     ]
 
 
-def _as_date(value) -> date:
-    return value.date() if isinstance(value, datetime) else value
+def _week_of(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def statuses_counted(line_ids: list[int], as_of: datetime | None = None) -> dict[int, Counter]:
+    """Per line id, how many contacts are in each status, now or at `as_of`.
+
+    Now: the sum of every day's rollup. At a moment: the days before its day, plus the
+    transitions of that day's events up to the moment, each against the pair's event before
+    it. The cost follows the number of days and one day's events, not the log's size.
+    """
+    days = ConsentDay.objects.filter(line_id__in=line_ids)
+    if as_of is not None:
+        days = days.filter(day__lt=day_of(as_of))
+    counts: dict[int, Counter] = defaultdict(Counter)
+    for line_id, status, net in (
+        days.values_list("line_id", "status").annotate(net=Sum("net")).order_by()
+    ):
+        counts[line_id][status] += net
+    if as_of is None:
+        return counts
+    previous = (
+        ConsentEvent.objects.filter(contact_id=OuterRef("contact_id"), line_id=OuterRef("line_id"))
+        .exclude(outcome=ConsentOutcome.REFUSED)
+        .filter(
+            Q(occurred_at__lt=OuterRef("occurred_at"))
+            | Q(occurred_at=OuterRef("occurred_at"), pk__lt=OuterRef("pk"))
+        )
+        .order_by("-occurred_at", "-pk")
+        .values("status")[:1]
+    )
+    that_day = (
+        ConsentEvent.objects.filter(
+            line_id__in=line_ids,
+            occurred_at__gte=start_of_day(day_of(as_of)),
+            occurred_at__lte=as_of,
+        )
+        .exclude(outcome=ConsentOutcome.REFUSED)
+        .annotate(previous=Subquery(previous))
+        .values_list("line_id", "status", "previous")
+    )
+    for line_id, status, before in that_day:
+        if status != before:
+            counts[line_id][status] += 1
+            if before:
+                counts[line_id][before] -= 1
+    return counts

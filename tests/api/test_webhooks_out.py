@@ -283,12 +283,23 @@ def test_a_host_that_resolves_to_a_private_address_is_not_called(account, contac
     assert "private address" in WebhookDelivery.objects.get().tries.get().error
 
 
-def test_no_endpoint_costs_one_query_per_change(account, contact, line, django_assert_num_queries):
+def test_no_endpoint_costs_no_query_once_known(account, contact, line, django_assert_num_queries):
+    """Which endpoints listen is kept in memory (core.config_cache) until endpoints change."""
     from crm.signals import consent_changed
 
     event = opt_out(contact, line)
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(0):
         consent_changed.send(sender=None, account_id=account.pk, events=[event])
+
+
+def test_an_endpoint_added_after_the_answer_was_kept_hears_the_next_change(
+    account, contact, line, second_line, receiver
+):
+    opt_out(contact, line)
+    assert not WebhookDelivery.objects.exists()
+    webhook_endpoint_create(account=account, url=receiver.url, events=ALL_EVENTS)
+    opt_out(contact, second_line)
+    assert WebhookDelivery.objects.count() == 1
 
 
 @pytest.mark.redis

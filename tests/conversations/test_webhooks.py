@@ -1,6 +1,8 @@
 """The Twilio webhooks through the Django test client, with signatures from the twilio package."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from conversations.models import Direction, Message, MessageStatus, Purpose
@@ -206,6 +208,29 @@ def test_status_callbacks_move_forward_only(client, line, contact):
     assert post_status(client, late_sent).status_code == 204
     sent.refresh_from_db()
     assert sent.status == MessageStatus.DELIVERED
+
+
+def test_a_status_report_that_moves_a_message_is_one_statement_on_the_messages(
+    client, line, contact
+):
+    """Two reports per text sent are most of the webhook traffic: moving a message forward is
+    one UPDATE, the forward-only rule in SQL. A repeat's UPDATE matches nothing, and one read
+    tells it from a report about an unknown message."""
+    sent = SentMessageFactory(contact=contact, line=line, sent_at=None)
+    delivered = status_params(line, sent.provider_message_id, "delivered", To=contact.phone)
+    with CaptureQueriesContext(connection) as moved:
+        assert post_status(client, delivered).status_code == 204
+    with CaptureQueriesContext(connection) as repeated:
+        assert post_status(client, delivered).status_code == 204
+
+    def on_messages(queries):
+        return [q["sql"].split()[0] for q in queries if "conversations_message" in q["sql"]]
+
+    assert on_messages(moved.captured_queries) == ["UPDATE"]
+    assert on_messages(repeated.captured_queries) == ["UPDATE", "SELECT"]
+    sent.refresh_from_db()
+    assert sent.status == MessageStatus.DELIVERED
+    assert sent.sent_at is not None
 
 
 def test_failed_status_with_21610_records_an_opt_out_once(client, line, contact):

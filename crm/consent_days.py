@@ -1,0 +1,186 @@
+"""Daily consent rollups (`ConsentDay`): what the snapshot adds up instead of every event.
+
+A pair's status at a moment is that of its latest event by `occurred_at` (then id), refused
+events aside (crm.as_of). So the number of contacts in a status at the end of a day is the sum,
+over the days up to it, of the status's transitions: +1 on the day of an event whose status
+differs from the pair's previous one, -1 for the status it left. `net` keeps that sum per
+line and day; `changes` counts the events recorded as changing a status.
+
+The engine knows most transitions without reading anything: an event at or after the pair's
+latest that changes its status is one. An older event arriving late (superseded) is placed
+into the history, which moves the transitions around it: that case reads the pair's history.
+"""
+
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from crm.models import ConsentDay, ConsentEvent, ConsentOutcome
+
+SHARDS = 8
+# (line id, day, status, shard) -> [net, changes]
+Key = tuple[int, date, str, int]
+
+
+def day_of(moment: datetime) -> date:
+    """The day a moment belongs to: its date in the server's time zone, as the chart's."""
+    return timezone.localtime(moment, timezone.get_default_timezone()).date()
+
+
+def start_of_day(day: date) -> datetime:
+    """The first moment of a day in the server's time zone."""
+    return datetime.combine(day, time.min, tzinfo=timezone.get_default_timezone())
+
+
+@dataclass(frozen=True)
+class Step:
+    """One event of a pair's history as the rollups see it."""
+
+    contact_id: int
+    line_id: int
+    occurred_at: datetime
+    id: int
+    status: str
+    outcome: str
+
+    @classmethod
+    def of(cls, event: ConsentEvent) -> "Step":
+        return cls(
+            event.contact_id,
+            event.line_id,
+            event.occurred_at,
+            event.pk,
+            event.status,
+            event.outcome,
+        )
+
+    @property
+    def order(self) -> tuple[datetime, int]:
+        return (self.occurred_at, self.id)
+
+
+class Tally:
+    """Rollup changes gathered in a transaction, written in one statement."""
+
+    def __init__(self) -> None:
+        self.net: Counter[Key] = Counter()
+        self.changes: Counter[Key] = Counter()
+
+    def move(self, step: Step, previous: str, sign: int = 1) -> None:
+        """`step`'s pair moves from `previous` (empty: Not Defined) to `step.status`."""
+        if previous == step.status:
+            return
+        day, shard = day_of(step.occurred_at), step.contact_id % SHARDS
+        self.net[(step.line_id, day, step.status, shard)] += sign
+        if previous:
+            self.net[(step.line_id, day, previous, shard)] -= sign
+
+    def count_change(self, step: Step) -> None:
+        if step.outcome == ConsentOutcome.CHANGED:
+            day = day_of(step.occurred_at)
+            self.changes[(step.line_id, day, step.status, step.contact_id % SHARDS)] += 1
+
+    def add_history(self, steps: Iterable[Step], sign: int = 1) -> None:
+        """The transitions of whole histories: each pair's steps together, in `Step.order`."""
+        pair, previous = None, ""
+        for step in steps:
+            if step.outcome == ConsentOutcome.REFUSED:
+                continue
+            if (step.contact_id, step.line_id) != pair:
+                pair, previous = (step.contact_id, step.line_id), ""
+            self.move(step, previous, sign)
+            previous = step.status
+
+    def add_recorded(self, events: list[ConsentEvent], statuses_before: dict) -> None:
+        """Events just written, each on a pair whose status before them was
+        `statuses_before[(contact id, line id)]` (absent: Not Defined).
+
+        Appended events move the status only when they change it. Late ones are placed into
+        their pair's history: the transitions of the history with them, less those without.
+        """
+        late = []
+        for event in events:
+            step = Step.of(event)
+            self.count_change(step)
+            if event.outcome == ConsentOutcome.SUPERSEDED:
+                late.append(step)
+            elif event.outcome == ConsentOutcome.CHANGED:
+                self.move(step, statuses_before.get((event.contact_id, event.line_id), ""))
+        if late:
+            new_ids = {step.id for step in late}
+            histories = list(histories_of({(step.contact_id, step.line_id) for step in late}))
+            self.add_history(histories)
+            self.add_history((step for step in histories if step.id not in new_ids), sign=-1)
+
+    def save(self) -> None:
+        """Add the gathered changes to their rows, in key order (two transactions touching the
+        same rows lock them in the same order)."""
+        keys = sorted(
+            key
+            for key in self.net.keys() | self.changes.keys()
+            if self.net[key] or self.changes[key]
+        )
+        for start in range(0, len(keys), 500):
+            _add(keys[start : start + 500], self.net, self.changes)
+
+
+def _add(keys: list[Key], net: Counter, changes: Counter) -> None:
+    table = ConsentDay._meta.db_table
+    rows = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(keys))
+    params = []
+    for line_id, day, status, shard in keys:
+        key = (line_id, day, status, shard)
+        params += [
+            line_id,
+            connection.ops.adapt_datefield_value(day),
+            status,
+            shard,
+            net[key],
+            changes[key],
+        ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (line_id, day, status, shard, net, changes)"  # noqa: S608
+            f" VALUES {rows} ON CONFLICT (line_id, day, status, shard) DO UPDATE"
+            f" SET net = {table}.net + excluded.net,"
+            f" changes = {table}.changes + excluded.changes",
+            params,
+        )
+
+
+def histories_of(pairs: set[tuple[int, int]]) -> Iterator[Step]:
+    """The events of these pairs, each pair's in order."""
+    contact_ids = {contact_id for contact_id, _ in pairs}
+    events = (
+        ConsentEvent.objects.filter(contact_id__in=contact_ids)
+        .order_by("contact_id", "line_id", "occurred_at", "pk")
+        .values_list("contact_id", "line_id", "occurred_at", "pk", "status", "outcome")
+    )
+    return (Step(*row) for row in events if (row[0], row[1]) in pairs)
+
+
+@transaction.atomic
+def rebuild(chunk_size: int = 20_000) -> int:
+    """Recompute every rollup from the event log (after the migration that adds them, or a
+    change of the server's time zone); how many rows it wrote. Streams the log pair by pair,
+    so memory holds days, not events."""
+    ConsentDay.objects.all().delete()
+    events = (
+        ConsentEvent.objects.order_by("contact_id", "line_id", "occurred_at", "pk")
+        .values_list("contact_id", "line_id", "occurred_at", "pk", "status", "outcome")
+        .iterator(chunk_size=chunk_size)
+    )
+    tally = Tally()
+
+    def counted(steps: Iterable[Step]) -> Iterator[Step]:
+        for step in steps:
+            tally.count_change(step)
+            yield step
+
+    tally.add_history(counted(Step(*row) for row in events))
+    tally.save()
+    return ConsentDay.objects.count()

@@ -1,0 +1,17 @@
+"""`manage.py rebuild_consent_days`: recompute the daily consent rollups from the event log.
+
+The engine keeps them as it records each change; rebuild after changing the server's
+TIME_ZONE (days are dates in it) or restoring events from a backup.
+"""
+
+from django.core.management.base import BaseCommand
+
+from crm.services import consent_days_rebuild
+
+
+class Command(BaseCommand):
+    help = "Recompute the daily consent rollups the snapshot reads from the consent log."
+
+    def handle(self, *args, **options):
+        rows = consent_days_rebuild()
+        self.stdout.write(self.style.SUCCESS(f"{rows} rollup rows written."))

@@ -1,0 +1,83 @@
+"""Configuration kept in memory (core.config_cache) is never used once it has changed."""
+
+import pytest
+
+from conversations.models import Direction, Message
+from core import config_cache
+from crm.models import Consent, ConsentStatus
+from crm.services import line_create
+from keywords.models import Action
+from keywords.services import responder_save, responder_set_active
+from tests.support.webhook_client import inbound_params, new_sid, post_inbound
+
+pytestmark = pytest.mark.usefixtures("signed_account")
+
+
+def replies_to(line) -> list[str]:
+    return list(
+        Message.objects.filter(line=line, direction=Direction.OUTBOUND)
+        .order_by("pk")
+        .values_list("body", flat=True)
+    )
+
+
+def test_a_responder_saved_after_a_text_was_processed_answers_the_next(
+    client, account, line, deliver, outbox
+):
+    deliver(client, inbound_params(line, body="HOURS", MessageSid=new_sid()))
+    assert replies_to(line) == []
+    responder = responder_save(
+        account=account,
+        name="Hours",
+        keywords=["HOURS"],
+        lines=[],
+        action=Action.REPLY,
+        reply="Open 9 to 5.",
+        is_active=True,
+    )
+    deliver(client, inbound_params(line, body="HOURS", MessageSid=new_sid()))
+    assert replies_to(line) == ["Open 9 to 5."]
+    responder_set_active(responder=responder, is_active=False)
+    deliver(client, inbound_params(line, body="HOURS", MessageSid=new_sid()))
+    assert replies_to(line) == ["Open 9 to 5."]
+
+
+def test_a_line_added_after_its_number_was_refused_is_found_at_once(client, account, line, deliver):
+    params = {**inbound_params(line, body="STOP"), "To": "+14155550999"}
+    assert post_inbound(client, params).status_code == 404  # unknown, and remembered so
+    added = line_create(
+        account=account, number="+14155550999", name="Support", consent_policy=line.consent_policy
+    )
+    assert deliver(client, {**params, "MessageSid": new_sid()}).status_code == 200
+    assert Consent.objects.get(line=added).status == ConsentStatus.OPTED_OUT
+
+
+def test_a_cache_that_cannot_be_reached_means_reading_the_database(
+    client, line, deliver, monkeypatch, caplog
+):
+    def unreachable(*args, **kwargs):
+        raise ConnectionError("Redis is down")
+
+    monkeypatch.setattr(config_cache.cache, "get", unreachable)
+    assert deliver(client, inbound_params(line, body="STOP")).status_code == 200
+    assert Consent.objects.get(line=line).status == ConsentStatus.OPTED_OUT
+    assert "Configuration cache unreachable" in caplog.text
+
+
+def test_a_change_committed_elsewhere_retires_what_this_process_loaded(
+    django_capture_on_commit_callbacks,
+):
+    loads = []
+
+    def load():
+        loads.append(1)
+        return len(loads)
+
+    assert config_cache.cached("answer", load) == 1
+    assert config_cache.cached("answer", load) == 1
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        config_cache.config_changed()
+        assert config_cache.cached("answer", load) == 2  # a reader during the transaction
+    assert len(callbacks) == 1
+    assert config_cache.cached("answer", load) == 3  # the commit retired what it read
+    assert config_cache.cached("answer", load) == 3

@@ -1,0 +1,171 @@
+"""The daily rollups add up to what the event log says, whatever order the events came in."""
+
+import random
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from crm import consent
+from crm.as_of import statuses_as_of_sql
+from crm.consent import ImportedStatus, record_imported_consents
+from crm.consent_days import SHARDS, rebuild
+from crm.models import (
+    Consent,
+    ConsentDay,
+    ConsentEvent,
+    ConsentOutcome,
+    ConsentSource,
+    ConsentStatus,
+    ContactImport,
+    OptOutScope,
+)
+from crm.services import contact_create
+from reporting.snapshot import statuses_counted, weekly_trend
+
+START = datetime(2026, 3, 1, tzinfo=UTC)
+# Staff may lift an opt-out; an import or another system may not (their opt-ins are refused).
+SOURCES = [ConsentSource.AGENT, ConsentSource.IMPORT, ConsentSource.API]
+
+
+def counted_from_the_log(line_ids, as_of) -> dict[int, Counter]:
+    sql, params = statuses_as_of_sql(as_of, line_ids=line_ids)
+    counts = {line_id: Counter() for line_id in line_ids}
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT line_id, status FROM ({sql}) s", params)  # noqa: S608
+        for line_id, status in cursor.fetchall():
+            counts[line_id][status] += 1
+    return counts
+
+
+def counted_now(line_ids) -> dict[int, Counter]:
+    counts = {line_id: Counter() for line_id in line_ids}
+    for line_id, status in Consent.objects.filter(line_id__in=line_ids).values_list(
+        "line_id", "status"
+    ):
+        counts[line_id][status] += 1
+    return counts
+
+
+def as_plain(counts) -> dict[int, dict[str, int]]:
+    return {line_id: {k: v for k, v in c.items() if v} for line_id, c in counts.items()}
+
+
+def rollup_rows() -> set[tuple]:
+    return set(
+        ConsentDay.objects.exclude(net=0, changes=0).values_list(
+            "line_id", "day", "status", "shard", "net", "changes"
+        )
+    )
+
+
+@pytest.fixture
+def shuffled_history(account, line, second_line, admin_user):
+    """Events from 30 contacts on two lines, 400 of them, sent in shuffled order so many
+    arrive late; sources that may and may not lift an opt-out; some account-wide opt-outs."""
+    rng = random.Random(19)
+    contacts = [contact_create(account=account, phone=f"+1415555{n:04d}") for n in range(30)]
+    moments = [START + timedelta(hours=rng.randrange(0, 24 * 40)) for _ in range(400)]
+    rng.shuffle(moments)
+    for index, moment in enumerate(moments):
+        if index == 200:
+            account.opt_out_scope = OptOutScope.ACCOUNT
+            account.save(update_fields=["opt_out_scope"])
+        consent.record_consent(
+            contact=rng.choice(contacts),
+            line=rng.choice([line, second_line]),
+            status=rng.choice(ConsentStatus.values),
+            source=rng.choice(SOURCES),
+            occurred_at=moment,
+            user=admin_user,
+            note="Asked at the front desk",
+        )
+    return [line.pk, second_line.pk]
+
+
+def test_totals_now_and_at_any_moment_match_the_log(shuffled_history):
+    outcomes = set(ConsentEvent.objects.values_list("outcome", flat=True))
+    assert outcomes == set(ConsentOutcome.values)  # every kind of event is exercised
+    line_ids = shuffled_history
+    assert as_plain(statuses_counted(line_ids)) == as_plain(counted_now(line_ids))
+    rng = random.Random(7)
+    moments = [START + timedelta(minutes=rng.randrange(0, 60 * 24 * 41)) for _ in range(40)]
+    moments += list(ConsentEvent.objects.values_list("occurred_at", flat=True)[:20])
+    for moment in moments:
+        assert as_plain(statuses_counted(line_ids, moment)) == as_plain(
+            counted_from_the_log(line_ids, moment)
+        ), moment
+
+
+def test_rebuilding_from_the_log_gives_the_rows_the_engine_kept(shuffled_history):
+    kept = rollup_rows()
+    assert kept
+    assert {row[3] for row in kept} <= set(range(SHARDS))
+    rebuild()
+    assert rollup_rows() == kept
+
+
+def test_the_weekly_trend_reads_days_and_counts_changing_events(shuffled_history):
+    until = START + timedelta(days=33, hours=5)
+    weeks = weekly_trend(list(shuffled_history), until=until)
+    changed = Counter(
+        ConsentEvent.objects.filter(
+            outcome=ConsentOutcome.CHANGED, occurred_at__lte=until
+        ).values_list("status", flat=True)
+    )
+    first = datetime.combine(weeks[0].week, datetime.min.time(), tzinfo=UTC)
+    before = Counter(
+        ConsentEvent.objects.filter(
+            outcome=ConsentOutcome.CHANGED, occurred_at__lt=first
+        ).values_list("status", flat=True)
+    )
+    assert sum(week.opted_in for week in weeks) == changed["opted_in"] - before["opted_in"]
+    assert sum(week.opted_out for week in weeks) == changed["opted_out"] - before["opted_out"]
+
+
+def test_an_import_keeps_the_rollups(account, line, second_line, admin_user):
+    contacts = [contact_create(account=account, phone=f"+1415556{n:04d}") for n in range(6)]
+    consent.opt_out(contact=contacts[0], line=line, source=ConsentSource.API)
+    contact_import = ContactImport.objects.create(
+        account=account,
+        uploaded_by=admin_user,
+        file_name="old.csv",
+        data=b"x",
+        content_sha256="0" * 64,
+        undated_at=START,
+    )
+    record_imported_consents(
+        [
+            ImportedStatus(c.pk, ln.pk, status, START + timedelta(days=n), "from the old CRM")
+            for n, (c, ln, status) in enumerate(
+                (c, ln, status)
+                for c in contacts
+                for ln, status in ((line, "opted_in"), (second_line, "opted_out"))
+            )
+        ],
+        contact_import,
+    )
+    line_ids = [line.pk, second_line.pk]
+    assert as_plain(statuses_counted(line_ids)) == as_plain(counted_now(line_ids))
+    assert statuses_counted(line_ids)[second_line.pk]["opted_out"] == 6
+
+
+def test_an_opt_out_adds_one_statement_to_the_engines_transaction(account, line, contact):
+    with CaptureQueriesContext(connection) as recorded:
+        consent.opt_out(contact=contact, line=line, source=ConsentSource.API)
+    rollups = [q["sql"] for q in recorded.captured_queries if "crm_consentday" in q["sql"]]
+    assert len(rollups) == 1
+    assert rollups[0].startswith("INSERT")
+
+
+def test_the_command_rebuilds_lost_rollups(shuffled_history):
+    kept = rollup_rows()
+    ConsentDay.objects.all().delete()
+    out = StringIO()
+    call_command("rebuild_consent_days", stdout=out)
+    assert rollup_rows() == kept
+    assert f"{ConsentDay.objects.count()} rollup rows written." in out.getvalue()

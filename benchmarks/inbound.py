@@ -34,6 +34,7 @@ MESSAGES = int(os.environ.get("BENCH_MESSAGES", "20000"))
 SENDERS = 5000
 LINES = 5
 TOKEN = "benchmark-token"  # noqa: S105
+STATUS_BODY = "Our sale starts today"
 MIX = (("STOP", 0.05), ("START", 0.02), ("HELP", 0.01))
 ORDINARY = (
     "Can I move my appointment to Tuesday?",
@@ -247,18 +248,19 @@ def status_callbacks(client: Client, lines: list[Line]) -> None:
     the webhook, beside psycopg running the same forward-only UPDATE for each."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "INSERT INTO conversations_message (line_id, remote_number, direction, body, status,"
+            "INSERT INTO conversations_message (line_id, contact_id, remote_number, direction,"
+            " body, status,"
             " purpose, blocked_reason, provider_message_id, error_code, occurred_at, created_at,"
             " updated_at, opt_out_type, media_count, decision, deferred_by_quiet_hours,"
-            " quiet_hours_exempt) SELECT l.id, '+16462000000',"
-            " 'outbound', 'Our sale starts today', 'sending', 'broadcast', '', 'SMst' || g, '',"
+            " quiet_hours_exempt) SELECT l.id, (SELECT min(id) FROM crm_contact), '+16462000000',"
+            " 'outbound', %s, 'sending', 'message', '', 'SM' || lpad(to_hex(g), 32, '0'), '',"
             " now(), now(), now(), '', 0, '', false, false FROM generate_series(1, %s) AS g"
             " JOIN crm_line l ON l.number = '+1415555' || lpad((g %% %s)::text, 4, '0')",
-            [MESSAGES, LINES],
+            [STATUS_BODY, MESSAGES, LINES],
         )
         cursor.execute("ANALYZE conversations_message")
     reports = [
-        status_report(line_number, f"SMst{n}", status)
+        status_report(line_number, f"SM{n:032x}", status)
         for status in ("sent", "delivered")
         for n, line_number in ((n, f"+1415555{n % LINES:04d}") for n in range(1, MESSAGES + 1))
     ]
@@ -268,7 +270,7 @@ def status_callbacks(client: Client, lines: list[Line]) -> None:
         lambda report: no_content(client.post(path, report[0], HTTP_X_TWILIO_SIGNATURE=report[1])),
     )
     moved = Message.objects.filter(
-        provider_message_id__startswith="SMst", status=MessageStatus.DELIVERED
+        direction=Direction.OUTBOUND, body=STATUS_BODY, status=MessageStatus.DELIVERED
     ).count()
     assert moved == MESSAGES, moved
     half = len(counts) // 2
@@ -307,8 +309,7 @@ def raw_status_updates(reports) -> float:
     earlier = {"sent": ["queued", "sending"], "delivered": ["queued", "sending", "sent"]}
     with raw_connection() as raw:
         raw.execute(
-            "UPDATE conversations_message SET status = 'sending'"
-            " WHERE provider_message_id LIKE 'SMst%%'"
+            "UPDATE conversations_message SET status = 'sending' WHERE body = %s", (STATUS_BODY,)
         )
         raw.commit()
         lines = dict(raw.execute("SELECT number, id FROM crm_line").fetchall())

@@ -316,6 +316,9 @@ CACHES = {
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
+# Configuration read on every message is kept in each process's memory (core.config_cache)
+# only where every process shares the cache that says when it changed: with Redis.
+CONFIG_CACHE_IN_MEMORY = bool(REDIS_URL)
 
 LOGGING = {
     "version": 1,

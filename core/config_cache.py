@@ -6,7 +6,9 @@ Each process keeps what it loaded under the current *generation*: a token in the
 transaction commits. A process that loaded the old rows just before the commit stored them
 under a token that the commit then retires, so nothing stale outlives a change. Reading the
 token is one cache round trip, much cheaper than the queries it saves; when the cache cannot
-be reached, values are loaded from the database every time.
+be reached, values are loaded from the database every time. So they are without a cache that
+every process shares (settings.CONFIG_CACHE_IN_MEMORY is off without Redis): a change made in
+one gunicorn process could not retire what the others hold.
 """
 
 import logging
@@ -15,6 +17,7 @@ import uuid
 from collections.abc import Callable
 from typing import TypeVar
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Model
@@ -35,6 +38,8 @@ def cached(key: str, load: Callable[[], T]) -> T:
 
     Values are shared by the process's threads: callers must not change them."""
     global _generation
+    if not settings.CONFIG_CACHE_IN_MEMORY:
+        return load()
     generation = _current_generation()
     if generation is None:
         return load()

@@ -25,6 +25,8 @@ CELERY_TASK_ALWAYS_EAGER = True
 
 # Failure counters start empty in every test (tests/conftest.py clears the cache).
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# One process, so its own cache tells it when configuration changed.
+CONFIG_CACHE_IN_MEMORY = True
 
 # Webhook receivers in tests listen on 127.0.0.1 over plain HTTP.
 WEBHOOKS_ALLOW_HTTP = True

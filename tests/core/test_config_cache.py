@@ -81,3 +81,12 @@ def test_a_change_committed_elsewhere_retires_what_this_process_loaded(
     assert len(callbacks) == 1
     assert config_cache.cached("answer", load) == 3  # the commit retired what it read
     assert config_cache.cached("answer", load) == 3
+
+
+def test_without_a_shared_cache_every_read_goes_to_the_database(settings):
+    """Several gunicorn processes without Redis: none could tell the others of a change."""
+    settings.CONFIG_CACHE_IN_MEMORY = False
+    loads = []
+    config_cache.cached("answer", lambda: loads.append(1))
+    config_cache.cached("answer", lambda: loads.append(1))
+    assert len(loads) == 2

@@ -24,7 +24,7 @@ from crm.models import (
     ContactImport,
     OptOutScope,
 )
-from crm.services import contact_create
+from crm.services import contact_create, line_create
 from reporting.snapshot import statuses_counted, weekly_trend
 
 START = datetime(2026, 3, 1, tzinfo=UTC)
@@ -71,20 +71,31 @@ def shuffled_history(account, line, second_line, admin_user):
     contacts = [contact_create(account=account, phone=f"+1415555{n:04d}") for n in range(30)]
     moments = [START + timedelta(hours=rng.randrange(0, 24 * 40)) for _ in range(400)]
     rng.shuffle(moments)
+    lines = [line, second_line]
     for index, moment in enumerate(moments):
         if index == 200:
             account.opt_out_scope = OptOutScope.ACCOUNT
             account.save(update_fields=["opt_out_scope"])
+        if index == 300:  # its opted-out contacts are opted out of a line added now
+            lines.append(
+                line_create(
+                    account=account,
+                    number="+14155550188",
+                    name="Added later",
+                    consent_policy=line.consent_policy,
+                )
+            )
         consent.record_consent(
             contact=rng.choice(contacts),
-            line=rng.choice([line, second_line]),
+            line=rng.choice(lines),
             status=rng.choice(ConsentStatus.values),
             source=rng.choice(SOURCES),
             occurred_at=moment,
             user=admin_user,
             note="Asked at the front desk",
         )
-    return [line.pk, second_line.pk]
+    assert Consent.objects.filter(line=lines[2]).count() > 10
+    return [each.pk for each in lines]
 
 
 def test_totals_now_and_at_any_moment_match_the_log(shuffled_history):

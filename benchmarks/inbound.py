@@ -48,8 +48,6 @@ ORDINARY = (
 def main() -> None:
     settings.ALLOWED_HOSTS = ["bench.local"]
     settings.SMS_BACKEND = "conversations.backends.locmem.LocmemBackend"
-    # As in production with Redis: one process here, so its own cache is the shared one.
-    settings.CONFIG_CACHE_IN_MEMORY = True
     with throwaway_database():
         run()
 

@@ -19,6 +19,11 @@ import django
 
 django.setup()
 
+from django.conf import settings  # noqa: E402
+
+# As in production with Redis: one process here, so its own cache is the shared one.
+settings.CONFIG_CACHE_IN_MEMORY = True
+
 import psycopg  # noqa: E402
 from django.db import connection  # noqa: E402
 

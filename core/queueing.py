@@ -13,6 +13,7 @@ while it is known to be away.
 """
 
 import logging
+import threading
 import time
 
 from celery import Task, current_app
@@ -60,8 +61,17 @@ def in_process() -> bool:
     return bool(current_app.conf.task_always_eager)
 
 
+_discovering = threading.Lock()
+
+
 def registered_task(task_name: str) -> Task:
-    """The Celery task of that name, importing the apps' `tasks` modules the first time."""
+    """The Celery task of that name, importing the apps' `tasks` modules the first time.
+
+    One thread at a time: Celery's loader returns at once, having imported nothing, to a
+    thread that asks while another is importing, and the task would be missing (seen under
+    gunicorn's threads on a process's first texts, which then waited for the sweep)."""
     if task_name not in current_app.tasks:
-        current_app.loader.import_default_modules()
+        with _discovering:
+            if task_name not in current_app.tasks:
+                current_app.loader.import_default_modules()
     return current_app.tasks[task_name]

@@ -16,6 +16,7 @@ from core.bulk_sql import insert_unless
 from core.queueing import enqueue_on_commit
 from crm import consent
 from crm.models import ConsentOutcome, Contact, Line
+from crm.selectors import line_with_account
 from crm.services import contact_get_or_create
 from keywords.decisions import Decision
 from keywords.models import Action
@@ -140,14 +141,13 @@ def process_inbound(message_id: int) -> Message | None:
     """
     with transaction.atomic():
         message = (
-            Message.objects.select_for_update(of=("self",), no_key=True)
-            .select_related("line__account")
+            Message.objects.select_for_update(no_key=True)
             .filter(pk=message_id, direction=Direction.INBOUND, status=MessageStatus.RECEIVED)
             .first()
         )
         if message is None:
             return None
-        line = message.line
+        message.line = line = line_with_account(message.line_id)
         contact, _ = contact_get_or_create(account=line.account, phone=message.remote_number)
         conversation = conversation_receive(contact=contact, line=line, at=message.occurred_at)
         decision = decide_for_line(line, message.body, message.opt_out_type)

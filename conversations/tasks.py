@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from conversations import inbound, sending
 from conversations.backends import ProviderUnavailable
+from core.config_cache import one_generation
 from core.queueing import publish
 
 INBOUND_STALLED_AFTER = timedelta(minutes=1)
@@ -36,7 +37,8 @@ def deliver_messages(message_ids: list[int]) -> None:
 
 @shared_task(name=inbound.PROCESS_INBOUND_TASK, **RETRYING)
 def process_inbound_message(message_id: int) -> None:
-    inbound.process_inbound(message_id)
+    with one_generation():
+        inbound.process_inbound(message_id)
 
 
 @shared_task(acks_late=True)

@@ -14,7 +14,9 @@ one gunicorn process could not retire what the others hold.
 import logging
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TypeVar
 
 from django.conf import settings
@@ -31,6 +33,8 @@ T = TypeVar("T")
 _lock = threading.Lock()
 _generation: str | None = None
 _values: dict[str, object] = {}
+# The generation read once for a whole task (`one_generation`), if any.
+_pinned: ContextVar[str | None] = ContextVar("config_generation", default=None)
 
 
 def cached(key: str, load: Callable[[], T]) -> T:
@@ -40,7 +44,7 @@ def cached(key: str, load: Callable[[], T]) -> T:
     global _generation
     if not settings.CONFIG_CACHE_IN_MEMORY:
         return load()
-    generation = _current_generation()
+    generation = _pinned.get() or _current_generation()
     if generation is None:
         return load()
     with _lock:
@@ -54,6 +58,17 @@ def cached(key: str, load: Callable[[], T]) -> T:
         if generation == _generation:
             _values[key] = value
     return value
+
+
+@contextmanager
+def one_generation() -> Iterator[None]:
+    """Read the generation once for everything inside (a task): its reads are one consistent
+    configuration, for one cache round trip instead of one per value."""
+    token = _pinned.set(_current_generation() if settings.CONFIG_CACHE_IN_MEMORY else None)
+    try:
+        yield
+    finally:
+        _pinned.reset(token)
 
 
 def config_changed() -> None:

@@ -151,6 +151,14 @@ def account_named(name: str) -> Account:
     )
 
 
+def line_with_account(line_id: int) -> Line:
+    """A line and its account, kept in the process's memory until either changes
+    (core.config_cache): every text processed reads them. Shared: do not change it."""
+    return cached(
+        f"line-id:{line_id}", lambda: Line.objects.select_related("account").get(pk=line_id)
+    )
+
+
 def active_languages(account: Account) -> dict[str, AccountLanguage]:
     """The language packs the account has on besides English, by language code: their
     keywords are read and their replies sent (each knows its account without a query). Kept

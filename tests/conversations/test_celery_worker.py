@@ -8,6 +8,7 @@ import pytest
 from celery.contrib.testing.worker import start_worker
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
+from django.db.backends.signals import connection_created
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -148,3 +149,28 @@ def test_an_uploaded_import_runs_in_the_worker_and_the_page_follows_it(worker, l
     assert "30 of 30 rows (100%)" in page.content.decode()
     assert Consent.objects.filter(line=line, status=ConsentStatus.OPTED_OUT).count() == 30
     assert ConsentEvent.objects.filter(contact_import=contact_import).count() == 30
+
+
+def test_the_worker_keeps_its_database_connection_from_task_to_task(worker, line, outbox):
+    """Celery would open one per task; the worker's thread opens one for all these texts."""
+    opened = []
+
+    def count(sender, connection, **kwargs):
+        if threading.current_thread() is not threading.main_thread():
+            opened.append(connection.alias)
+
+    connection_created.connect(count)
+    try:
+        for n in range(6):
+            post_inbound(Client(), inbound_params(line, body=f"Question {n}"))
+        wait_until(
+            lambda: (
+                Message.objects.filter(
+                    direction=Direction.INBOUND, status=MessageStatus.PROCESSED
+                ).count()
+                == 6
+            )
+        )
+    finally:
+        connection_created.disconnect(count)
+    assert len(opened) <= 1

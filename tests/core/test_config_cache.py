@@ -90,3 +90,19 @@ def test_without_a_shared_cache_every_read_goes_to_the_database(settings):
     config_cache.cached("answer", lambda: loads.append(1))
     config_cache.cached("answer", lambda: loads.append(1))
     assert len(loads) == 2
+
+
+def test_a_task_reads_the_generation_once_for_all_its_values(monkeypatch):
+    reads = []
+    real_get = config_cache.cache.get
+
+    def counted_get(*args, **kwargs):
+        reads.append(args[0])
+        return real_get(*args, **kwargs)
+
+    config_cache.cached("warm", lambda: 0)
+    monkeypatch.setattr(config_cache.cache, "get", counted_get)
+    with config_cache.one_generation():
+        for key in ("responders:1", "languages:1", "endpoints:1:message.received"):
+            config_cache.cached(key, lambda: 0)
+    assert reads == [config_cache.GENERATION_KEY]

@@ -12,4 +12,5 @@ class ApiConfig(AppConfig):
         from api.models import WebhookEndpoint
         from core.config_cache import watch_configuration
 
-        watch_configuration(WebhookEndpoint)
+        # Delivery health is recorded on the endpoint; who listens does not change with it.
+        watch_configuration(WebhookEndpoint, ignoring=frozenset({"failing_since"}))

@@ -22,7 +22,7 @@ from support import raw_connection, throwaway_database
 
 from crm import consent
 from crm.as_of import statuses_as_of_sql
-from crm.consent_days import SHARDS, day_of
+from crm.consent_days import day_of
 from crm.ledger import event_hash
 from crm.models import (
     Account,
@@ -177,7 +177,7 @@ def raw_baseline(changes, staff_id: int) -> float:
                 (event_id,) = cursor.fetchone()
                 follow(cursor, contact.pk, line.pk, status, when, event_id, outcome)
                 if outcome == "changed":
-                    add_to_rollup(cursor, contact.pk, line.pk, status, current, when)
+                    add_to_rollup(cursor, line.pk, status, current, when)
         return time.perf_counter() - started
 
 
@@ -214,17 +214,15 @@ def follow(cursor, contact_id: int, line_id: int, status: str, when, event_id: i
         )
 
 
-def add_to_rollup(cursor, contact_id: int, line_id: int, status: str, previous, when) -> None:
-    day, shard = day_of(when), contact_id % SHARDS
-    rows = [(line_id, day, status, shard, 1, 1)]
+def add_to_rollup(cursor, line_id: int, status: str, previous, when) -> None:
+    day = day_of(when)
+    rows = [(line_id, day, status, 1, 1)]
     if previous:
-        rows.append((line_id, day, previous, shard, -1, 0))
+        rows.append((line_id, day, previous, -1, 0))
     cursor.executemany(
-        "INSERT INTO crm_consentday (line_id, day, status, shard, net, changes)"
-        " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (line_id, day, status, shard)"
-        " DO UPDATE SET net = crm_consentday.net + excluded.net,"
-        " changes = crm_consentday.changes + excluded.changes",
-        sorted(rows),
+        "INSERT INTO crm_consentday (line_id, day, status, net, changes)"
+        " VALUES (%s, %s, %s, %s, %s)",
+        rows,
     )
 
 

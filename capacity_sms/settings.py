@@ -119,6 +119,9 @@ DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
         conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")),
+        # A kept connection is checked before each request or task reuses it: one the
+        # database dropped meanwhile (a restart, a failover) is replaced, not failed on.
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -276,6 +279,11 @@ CELERY_BEAT_SCHEDULE = {
     "verify-consent-logs": {
         "task": "crm.tasks.verify_consent_logs",
         "schedule": 86400.0,
+    },
+    # The snapshot's daily rollups: the rows appended by each change, merged per day.
+    "compact-consent-days": {
+        "task": "crm.tasks.compact_consent_days",
+        "schedule": 300.0,
     },
 }
 

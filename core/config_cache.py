@@ -33,12 +33,15 @@ T = TypeVar("T")
 _lock = threading.Lock()
 _generation: str | None = None
 _values: dict[str, object] = {}
+# Per watched model, the fields whose saves alone are bookkeeping (`watch_configuration`).
+_ignored: dict[type[Model], frozenset[str]] = {}
 # The generation read once for a whole task (`one_generation`), if any.
 _pinned: ContextVar[str | None] = ContextVar("config_generation", default=None)
 
 
 def cached(key: str, load: Callable[[], T]) -> T:
-    """The value under `key` for the current generation, loaded with `load` when missing.
+    """The value under `key` for the current generation, loaded with `load` when missing
+    (a None loaded is not kept).
 
     Values are shared by the process's threads: callers must not change them."""
     global _generation
@@ -54,6 +57,8 @@ def cached(key: str, load: Callable[[], T]) -> T:
         if key in _values:
             return _values[key]
     value = load()
+    if value is None:
+        return value  # misses are not kept: anyone may ask for numbers that are no line
     with _lock:
         if generation == _generation:
             _values[key] = value
@@ -105,10 +110,12 @@ def _new_generation() -> None:
         _forget()
 
 
-def watch_configuration(*models: type[Model]) -> None:
+def watch_configuration(*models: type[Model], ignoring: frozenset[str] = frozenset()) -> None:
     """Retire cached configuration whenever a row of these models is saved or deleted, or a
-    many-to-many field of theirs changes (the admin and tests included)."""
+    many-to-many field of theirs changes (the admin and tests included); a save of only the
+    fields in `ignoring` (bookkeeping no cached reader uses) changes nothing."""
     for model in models:
+        _ignored[model] = ignoring
         post_save.connect(_changed, sender=model, dispatch_uid=f"config:save:{model._meta.label}")
         post_delete.connect(
             _changed, sender=model, dispatch_uid=f"config:delete:{model._meta.label}"
@@ -121,5 +128,7 @@ def watch_configuration(*models: type[Model]) -> None:
             )
 
 
-def _changed(sender, **kwargs) -> None:
+def _changed(sender, update_fields=None, **kwargs) -> None:
+    if update_fields and set(update_fields) <= _ignored.get(sender, frozenset()):
+        return
     config_changed()

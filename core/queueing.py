@@ -61,7 +61,7 @@ def in_process() -> bool:
     return bool(current_app.conf.task_always_eager)
 
 
-_discovering = threading.Lock()
+_discovering = threading.RLock()
 
 
 def registered_task(task_name: str) -> Task:

@@ -118,6 +118,13 @@ def opt_outs_cover_line(line: Line) -> int:
     latest = {event.contact_id: event for event in causes}
     lock_contacts(sorted(latest))
     heads = chain_heads(sorted(latest))
+    # Read again under the locks: a contact may have gained a status here meanwhile.
+    own_status = set(
+        Consent.objects.filter(line=line, contact_id__in=list(latest)).values_list(
+            "contact_id", flat=True
+        )
+    )
+    latest = {pk: event for pk, event in latest.items() if pk not in own_status}
     days = Tally()
     for event in latest.values():
         _record(

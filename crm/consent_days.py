@@ -21,9 +21,8 @@ from django.utils import timezone
 
 from crm.models import ConsentDay, ConsentEvent, ConsentOutcome
 
-SHARDS = 8
-# (line id, day, status, shard) -> [net, changes]
-Key = tuple[int, date, str, int]
+# (line id, day, status)
+Key = tuple[int, date, str]
 
 
 def day_of(moment: datetime) -> date:
@@ -74,15 +73,14 @@ class Tally:
         """`step`'s pair moves from `previous` (empty: Not Defined) to `step.status`."""
         if previous == step.status:
             return
-        day, shard = day_of(step.occurred_at), step.contact_id % SHARDS
-        self.net[(step.line_id, day, step.status, shard)] += sign
+        day = day_of(step.occurred_at)
+        self.net[(step.line_id, day, step.status)] += sign
         if previous:
-            self.net[(step.line_id, day, previous, shard)] -= sign
+            self.net[(step.line_id, day, previous)] -= sign
 
     def count_change(self, step: Step) -> None:
         if step.outcome == ConsentOutcome.CHANGED:
-            day = day_of(step.occurred_at)
-            self.changes[(step.line_id, day, step.status, step.contact_id % SHARDS)] += 1
+            self.changes[(step.line_id, day_of(step.occurred_at), step.status)] += 1
 
     def add_history(self, steps: Iterable[Step], sign: int = 1) -> None:
         """The transitions of whole histories: each pair's steps together, in `Step.order`."""
@@ -116,40 +114,24 @@ class Tally:
             self.add_history(histories)
             self.add_history((step for step in histories if step.id not in new_ids), sign=-1)
 
-    def save(self) -> None:
-        """Add the gathered changes to their rows, in key order (two transactions touching the
-        same rows lock them in the same order)."""
-        keys = sorted(
-            key
-            for key in self.net.keys() | self.changes.keys()
-            if self.net[key] or self.changes[key]
+    def save(self) -> int:
+        """Append the gathered changes as new rows (no existing row is locked); how many."""
+        touched = self.net.keys() | self.changes.keys()
+        rows = ConsentDay.objects.bulk_create(
+            [
+                ConsentDay(
+                    line_id=line_id,
+                    day=day,
+                    status=status,
+                    net=self.net[(line_id, day, status)],
+                    changes=self.changes[(line_id, day, status)],
+                )
+                for line_id, day, status in sorted(touched)
+                if self.net[(line_id, day, status)] or self.changes[(line_id, day, status)]
+            ],
+            batch_size=500,
         )
-        for start in range(0, len(keys), 500):
-            _add(keys[start : start + 500], self.net, self.changes)
-
-
-def _add(keys: list[Key], net: Counter, changes: Counter) -> None:
-    table = ConsentDay._meta.db_table
-    rows = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(keys))
-    params = []
-    for line_id, day, status, shard in keys:
-        key = (line_id, day, status, shard)
-        params += [
-            line_id,
-            connection.ops.adapt_datefield_value(day),
-            status,
-            shard,
-            net[key],
-            changes[key],
-        ]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (line_id, day, status, shard, net, changes)"  # noqa: S608
-            f" VALUES {rows} ON CONFLICT (line_id, day, status, shard) DO UPDATE"
-            f" SET net = {table}.net + excluded.net,"
-            f" changes = {table}.changes + excluded.changes",
-            params,
-        )
+        return len(rows)
 
 
 def histories_of(pairs: set[tuple[int, int]]) -> Iterator[Step]:
@@ -161,6 +143,34 @@ def histories_of(pairs: set[tuple[int, int]]) -> Iterator[Step]:
         .values_list("contact_id", "line_id", "occurred_at", "pk", "status", "outcome")
     )
     return (Step(*row) for row in events if (row[0], row[1]) in pairs)
+
+
+@transaction.atomic
+def compact() -> int:
+    """Merge each (line, day, status) that has several rows into one; how many rows it removed.
+
+    The rows merged are exactly those the DELETE removed (RETURNING), so a change committed
+    meanwhile is either merged or left as its own row, never lost or counted twice.
+    """
+    table = ConsentDay._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {table} WHERE (line_id, day, status) IN (SELECT line_id, day, status"  # noqa: S608
+            f" FROM {table} GROUP BY line_id, day, status HAVING COUNT(*) > 1)"
+            " RETURNING line_id, day, status, net, changes"
+        )
+        merged = cursor.fetchall()
+    tally = Tally()
+    for line_id, day, status, net, changes in merged:
+        key = (line_id, _as_date(day), status)
+        tally.net[key] += net
+        tally.changes[key] += changes
+    return len(merged) - tally.save()
+
+
+def _as_date(value) -> date:
+    """A date read by raw SQL: SQLite gives text."""
+    return date.fromisoformat(value) if isinstance(value, str) else value
 
 
 @transaction.atomic

@@ -455,24 +455,20 @@ class ConsentDay(models.Model):
     in the number of contacts in `status` (`net`), and the events that changed a status to it
     (`changes`). The snapshot's totals and chart add up days instead of reading every event.
 
-    Kept by the consent engine in each change's transaction (crm.consent_days). A busy day is
-    spread over `shard` rows (contact id modulo SHARDS) so opt-outs from many contacts at once
-    do not queue on one row's lock.
+    The consent engine appends rows in each change's transaction and never updates one: two
+    changes never wait for each other's row (a shared counter row would be held until each
+    transaction ends, and taken in no fixed order, deadlock). A periodic task merges a day's
+    rows into one (crm.consent_days.compact), so what a page adds up stays a row per day.
     """
 
     line = models.ForeignKey(Line, on_delete=models.CASCADE, related_name="+")
     day = models.DateField()
     status = models.CharField(max_length=10, choices=ConsentStatus.choices)
-    shard = models.PositiveSmallIntegerField()
     net = models.IntegerField(default=0)
     changes = models.PositiveIntegerField(default=0)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["line", "day", "status", "shard"], name="consent_day_unique"
-            ),
-        ]
+        indexes = [models.Index(fields=["line", "day"], name="consent_day_line_day")]
 
     def __str__(self) -> str:
         return f"{self.line_id} {self.day} {self.status}: {self.net:+d}"

@@ -458,6 +458,12 @@ def consent_days_rebuild() -> int:
     return consent_days.rebuild()
 
 
+def consent_days_compact() -> int:
+    """Merge the rows the engine appended to the daily rollups, one per line, day and status;
+    how many rows that removed."""
+    return consent_days.compact()
+
+
 def consent_log_verify(*, account: Account) -> ConsentLogVerification:
     """Recompute every hash of the account's consent log (crm.verification) and record what
     was found, for the admin and the consent record to show."""

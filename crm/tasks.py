@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from crm import imports
 from crm.models import Account
-from crm.services import consent_anchors_record, consent_log_verify
+from crm.services import consent_anchors_record, consent_days_compact, consent_log_verify
 
 IMPORT_MAX_RETRIES = 8
 
@@ -61,3 +61,10 @@ def verify_consent_logs() -> int:
     return sum(
         not consent_log_verify(account=account).intact for account in Account.objects.order_by("pk")
     )
+
+
+@shared_task
+def compact_consent_days() -> int:
+    """Merge the day rows the consent engine appended (crm.consent_days), so the snapshot's
+    totals add up a row per day; safe beside changes being recorded."""
+    return consent_days_compact()

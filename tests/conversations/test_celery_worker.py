@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from celery.contrib.testing.worker import start_worker
+from celery.signals import task_retry
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.db.backends.signals import connection_created
@@ -174,3 +175,35 @@ def test_the_worker_keeps_its_database_connection_from_task_to_task(worker, line
     finally:
         connection_created.disconnect(count)
     assert len(opened) <= 1
+
+
+def test_a_connection_the_database_dropped_between_tasks_is_replaced_not_failed_on(
+    worker, line, outbox
+):
+    """A database restart or failover between two texts: the kept connection is checked
+    before the next task uses it (CONN_HEALTH_CHECKS), so the task does not fail and retry."""
+    retried = []
+
+    def count(sender=None, **kwargs):
+        retried.append(sender.name)
+
+    def processed() -> int:
+        return Message.objects.filter(
+            direction=Direction.INBOUND, status=MessageStatus.PROCESSED
+        ).count()
+
+    task_retry.connect(count)
+    try:
+        post_inbound(Client(), inbound_params(line, body="Before the restart"))
+        wait_until(lambda: processed() == 1)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            assert cursor.fetchall()  # the worker's connection was there, and is gone
+        post_inbound(Client(), inbound_params(line, body="After the restart"))
+        wait_until(lambda: processed() == 2)
+    finally:
+        task_retry.disconnect(count)
+    assert retried == []

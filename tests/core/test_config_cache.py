@@ -1,7 +1,9 @@
 """Configuration kept in memory (core.config_cache) is never used once it has changed."""
 
 import pytest
+from django.utils import timezone
 
+from api.services import webhook_endpoint_create
 from conversations.models import Direction, Message
 from core import config_cache
 from crm.models import Consent, ConsentStatus
@@ -106,3 +108,26 @@ def test_a_task_reads_the_generation_once_for_all_its_values(monkeypatch):
         for key in ("responders:1", "languages:1", "endpoints:1:message.received"):
             config_cache.cached(key, lambda: 0)
     assert reads == [config_cache.GENERATION_KEY]
+
+
+def test_numbers_that_are_no_line_are_not_remembered(client, line):
+    """Anyone can post to the webhook: its misses must not grow a process's memory."""
+    config_cache.cached("warm", lambda: 0)
+    before = len(config_cache._values)
+    for n in range(20):
+        params = {**inbound_params(line, body="hi"), "To": f"+1415555{9000 + n:04d}"}
+        assert post_inbound(client, params).status_code == 404
+    assert len(config_cache._values) == before
+
+
+def test_an_endpoints_delivery_health_does_not_retire_the_configuration(account):
+    endpoint = webhook_endpoint_create(
+        account=account, url="https://hooks.example.com/in", events=["consent.changed"]
+    )
+    config_cache.cached("answer", lambda: 1)
+    endpoint.failing_since = timezone.now()
+    endpoint.save(update_fields=["failing_since"])
+    assert config_cache.cached("answer", lambda: 2) == 1
+    endpoint.is_active = False
+    endpoint.save(update_fields=["is_active"])
+    assert config_cache.cached("answer", lambda: 3) == 3

@@ -200,3 +200,30 @@ def test_switching_to_every_line_extends_the_opt_outs_already_recorded(
     )
     assert response.status_code == 302
     assert statuses() == {"Sales": ConsentStatus.OPTED_OUT, "Support": ConsentStatus.OPTED_OUT}
+
+
+def test_a_status_gained_on_the_line_while_waiting_for_the_locks_is_kept(
+    account, line, second_line, contact, admin_user, monkeypatch
+):
+    """Widening the scope reads who to opt out before it locks them; a contact who opts in
+    on the line meanwhile keeps that status (and the widening does not fail on it)."""
+    from crm import consent
+
+    consent.opt_out(contact=contact, line=line, source=ConsentSource.API)
+    account.opt_out_scope = OptOutScope.ACCOUNT
+    account.save(update_fields=["opt_out_scope"])
+    lock_contacts = consent.lock_contacts
+
+    def a_start_arrives_first(contact_ids):
+        consent.opt_in(
+            contact=contact,
+            line=second_line,
+            source=ConsentSource.AGENT,
+            user=admin_user,
+            note="Signed the form at the desk",
+        )
+        return lock_contacts(contact_ids)
+
+    monkeypatch.setattr(consent, "lock_contacts", a_start_arrives_first)
+    assert consent.opt_outs_cover_line(second_line) == 0
+    assert contact.consents.get(line=second_line).status == ConsentStatus.OPTED_IN

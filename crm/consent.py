@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from core.bulk_sql import insert_row
 from crm.as_of import run_start_as_of
 from crm.consent_days import Tally
 from crm.ledger import event_hash, values_of
@@ -187,7 +188,7 @@ def _record(
         **evidence,
     )
     seal(event, heads)
-    event.save(force_insert=True)
+    insert_row(event)
     days.add_recorded([event], status_before)
     _apply(current, event)
     if event.outcome == ConsentOutcome.CHANGED:
@@ -444,7 +445,10 @@ def _apply(current: Consent | None, event: ConsentEvent) -> None:
         _keep(current, event)
         return
     consent, fields = followed
-    consent.save(update_fields=fields or None)
+    if fields:
+        consent.save(update_fields=fields)
+    else:
+        insert_row(consent)
 
 
 def _refresh_run_start(current: Consent) -> None:

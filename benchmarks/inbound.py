@@ -311,8 +311,8 @@ def raw_status_updates(reports) -> float:
         raw.execute(
             "UPDATE conversations_message SET status = 'sending' WHERE body = %s", (STATUS_BODY,)
         )
-        raw.commit()
         lines = dict(raw.execute("SELECT number, id FROM crm_line").fetchall())
+        raw.commit()
         raw.autocommit = True
         started = time.perf_counter()
         for params, _ in reports:

@@ -12,7 +12,7 @@ from conversations import sending
 from conversations.models import Direction, Message, MessageStatus
 from conversations.services import conversation_receive
 from conversations.signals import message_received, message_status_changed
-from core.bulk_sql import insert_unless
+from core.bulk_sql import column_list, insert_unless, parameter_marks
 from core.queueing import enqueue_on_commit
 from crm import consent
 from crm.models import ConsentOutcome, Contact, Line
@@ -272,7 +272,6 @@ def _move_forward(
     before the worker stored the hand-over (or from a worker that died) also sets `sent_at`.
     """
     table = Message._meta.db_table
-    columns = ", ".join(field.column for field in Message._meta.concrete_fields)
     earlier = [value for value, rank in STATUS_RANK.items() if rank < STATUS_RANK[status]]
     not_handed_over = [MessageStatus.SCHEDULED.value, MessageStatus.QUEUED.value]
     now = connection.ops.adapt_datetimefield_value(timezone.now())
@@ -281,9 +280,9 @@ def _move_forward(
         " sent_at = CASE WHEN sent_at IS NULL AND %s THEN %s ELSE sent_at END, updated_at = %s"
         f" WHERE id = (SELECT id FROM {table} WHERE line_id = %s AND direction = %s AND ("
         "(id = %s AND provider_message_id IN (%s, '')"
-        f" AND status NOT IN ({_marks(not_handed_over)}))"
+        f" AND status NOT IN ({parameter_marks(not_handed_over)}))"
         " OR provider_message_id = %s) ORDER BY CASE WHEN id = %s THEN 0 ELSE 1 END LIMIT 1)"
-        f" AND status IN ({_marks(earlier)}) RETURNING {columns}"
+        f" AND status IN ({parameter_marks(earlier)}) RETURNING {column_list(Message)}"
     )
     params = [
         status,
@@ -305,10 +304,6 @@ def _move_forward(
     if message is not None:
         message.line = line
     return message
-
-
-def _marks(values: list) -> str:
-    return ", ".join(["%s"] * len(values))
 
 
 def _outbound_message(

@@ -14,6 +14,7 @@ from conversations.models import (
     ConversationStatus,
     Message,
 )
+from core.bulk_sql import column_list
 from crm import consent
 from crm.models import ConsentEvent, ConsentSource, ConsentStatus, Contact, Line
 
@@ -64,7 +65,6 @@ def conversation_receive(*, contact: Contact, line: Line, at: datetime) -> Conve
     One statement (an upsert) whether the conversation is new or not: it runs for every text.
     """
     table = Conversation._meta.db_table
-    columns = ", ".join(field.column for field in Conversation._meta.concrete_fields)
     moment = connection.ops.adapt_datetimefield_value
     now = timezone.now()
     sql = (
@@ -74,7 +74,7 @@ def conversation_receive(*, contact: Contact, line: Line, at: datetime) -> Conve
         " last_inbound_at = excluded.last_inbound_at, status = excluded.status,"
         f" last_message_at = CASE WHEN {table}.last_message_at < excluded.last_message_at"
         f" THEN excluded.last_message_at ELSE {table}.last_message_at END"
-        f" RETURNING {columns}"
+        f" RETURNING {column_list(Conversation)}"
     )
     params = [
         contact.account_id,

@@ -6,10 +6,22 @@ field (which costs more than the database's work at a few hundred rows). Postgre
 (3.33 and later) both name the columns of a VALUES list column1, column2, …
 """
 
-from collections.abc import Sequence
+from collections.abc import Sequence, Sized
 
 from django.db import connection, models
 from django.db.models.expressions import DatabaseDefault
+
+
+def parameter_marks(values: Sized) -> str:
+    """One placeholder per value, for an IN (...) list or a VALUES row: "%s, %s, %s"."""
+    return ", ".join(["%s"] * len(values))
+
+
+def column_list(model: type[models.Model], alias: str = "") -> str:
+    """Every column of the model, in field order (for RETURNING, or to read rows back into
+    instances with `raw`), each prefixed with `alias.` when given."""
+    prefix = f"{alias}." if alias else ""
+    return ", ".join(f"{prefix}{field.column}" for field in model._meta.concrete_fields)
 
 
 def update_rows(model: type[models.Model], fields: Sequence[str], rows: Sequence[Sequence]) -> int:
@@ -84,7 +96,7 @@ def _insert_parts(obj: models.Model) -> tuple[str, str, list]:
     _fill_defaults([obj])
     fields = [field for field in obj._meta.concrete_fields if not field.primary_key]
     columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
-    values = ", ".join(["%s"] * len(fields))
+    values = parameter_marks(fields)
     params = [field.get_db_prep_save(getattr(obj, field.attname), connection) for field in fields]
     return columns, values, params
 

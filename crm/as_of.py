@@ -11,6 +11,7 @@ from datetime import datetime
 
 from django.db import connection
 
+from core.bulk_sql import parameter_marks
 from crm.models import ConsentEvent, ConsentOutcome
 
 COLUMNS = ("contact_id", "line_id", "status", "occurred_at", "source", "id")
@@ -30,7 +31,7 @@ def statuses_as_of_sql(
         where, params = "contact_id = %s AND line_id = %s", list(pair)
     else:
         ids = line_ids or []
-        where, params = f"line_id IN ({', '.join(['%s'] * len(ids))})", list(ids)
+        where, params = f"line_id IN ({parameter_marks(ids)})", list(ids)
     history = (
         "SELECT id, contact_id, line_id, status, occurred_at, source,"
         " LAG(status) OVER (PARTITION BY contact_id, line_id ORDER BY occurred_at, id) AS prev"

@@ -15,7 +15,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from core.bulk_sql import insert_row
+from core.bulk_sql import column_list, insert_row, parameter_marks
 from crm.as_of import run_start_as_of
 from crm.consent_days import Tally
 from crm.ledger import event_hash, values_of
@@ -313,7 +313,7 @@ def chain_heads(contact_ids: list[int]) -> dict[int, str]:
     consent change."""
     if not contact_ids:
         return {}
-    marks = ", ".join(["%s"] * len(contact_ids))
+    marks = parameter_marks(contact_ids)
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT contact_id, hash FROM crm_consentevent WHERE id IN (SELECT MAX(id)"  # noqa: S608
@@ -330,13 +330,11 @@ def _chain_head_and_consents(
     statement. Like `chain_heads`, it must run after the lock: a statement that waited for the
     lock would read the other rows as they were before the holder committed."""
     table = Consent._meta.db_table
-    columns = ", ".join(f"c.{field.column}" for field in Consent._meta.concrete_fields)
-    marks = ", ".join(["%s"] * len(line_ids))
     sql = (
         "SELECT (SELECT hash FROM crm_consentevent WHERE contact_id = %s"  # noqa: S608
-        f" ORDER BY id DESC LIMIT 1) AS chain_head, {columns}"
+        f" ORDER BY id DESC LIMIT 1) AS chain_head, {column_list(Consent, 'c')}"
         f" FROM (SELECT 1 AS one) o LEFT JOIN {table} c"
-        f" ON c.contact_id = %s AND c.line_id IN ({marks})"
+        f" ON c.contact_id = %s AND c.line_id IN ({parameter_marks(line_ids)})"
     )
     rows = list(Consent.objects.raw(sql, [contact_id, contact_id, *line_ids]))
     heads = {contact_id: rows[0].chain_head} if rows[0].chain_head is not None else {}

@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from django.db import connection
 from django.db.models import F, Min, QuerySet
 
+from core.bulk_sql import parameter_marks
 from crm.as_of import statuses_as_of_sql
 from crm.ledger import HASHED_FIELDS, DayDigest, anchor_hash, event_hash
 from crm.models import Account, ConsentAnchor, ConsentEvent, ConsentLogVerification, Line
@@ -222,7 +223,7 @@ def _check_current_statuses(account: Account, report: Report) -> None:
     if not line_ids:
         return
     derived, params = statuses_as_of_sql(FAR_FUTURE, line_ids=line_ids)
-    marks = ", ".join(["%s"] * len(line_ids))
+    marks = parameter_marks(line_ids)
     # Only placeholders and the engine's own SQL are formatted in; values are parameters.
     current = f"SELECT contact_id, line_id, status FROM crm_consent WHERE line_id IN ({marks})"  # noqa: S608
     sql = (

@@ -24,9 +24,10 @@ from django.db import connection, transaction
 from django.db.models import Count, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 
+from core.bulk_sql import parameter_marks
 from core.csv_download import spreadsheet_safe_sql
 from crm.as_of import statuses_as_of_sql
-from crm.consent_days import day_of, start_of_day
+from crm.consent_days import Step, Tally, day_of, start_of_day
 from crm.models import (
     ConsentDay,
     ConsentEvent,
@@ -59,7 +60,7 @@ def _current_statuses(line_ids: list[int]) -> tuple[str, list]:
     return (
         "SELECT c.contact_id, c.line_id, c.status, c.since AS occurred_at, e.source"
         " FROM crm_consent c JOIN crm_consentevent e ON e.id = c.cause_id"
-        f" WHERE c.line_id IN ({_placeholders(line_ids)})",
+        f" WHERE c.line_id IN ({parameter_marks(line_ids)})",
         line_ids,
     )
 
@@ -78,10 +79,6 @@ def _roomy_cursor():
             yield cursor
         finally:
             cursor.execute("SET LOCAL work_mem TO DEFAULT")
-
-
-def _placeholders(values: Sequence) -> str:
-    return ", ".join(["%s"] * len(values))
 
 
 class SnapshotRows:
@@ -361,11 +358,11 @@ def statuses_counted(line_ids: list[int], as_of: datetime | None = None) -> dict
         )
         .exclude(outcome=ConsentOutcome.REFUSED)
         .annotate(previous=Subquery(previous))
-        .values_list("line_id", "status", "previous")
+        .values_list("contact_id", "line_id", "occurred_at", "pk", "status", "outcome", "previous")
     )
-    for line_id, status, before in that_day:
-        if status != before:
-            counts[line_id][status] += 1
-            if before:
-                counts[line_id][before] -= 1
+    moves = Tally()
+    for *event, before in that_day:
+        moves.move(Step(*event), before or "")
+    for (line_id, _, status), net in moves.net.items():
+        counts[line_id][status] += net
     return counts

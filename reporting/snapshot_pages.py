@@ -17,9 +17,8 @@ in `occurred_at` go by id.
 The lookups are correlated scalar subqueries, which SQLite runs as well as PostgreSQL (which
 plans each as an index scan per pair), so both databases run the same statement.
 
-`SnapshotRows` is meant to read its pages through `page_rows`, so this module imports nothing
-from reporting.snapshot (the contract against import cycles between siblings); its few
-constants are restated here and a test checks they agree.
+`SnapshotRows` (reporting.snapshot) reads its pages through `page_rows` and takes the rows'
+shared names (FIELDS, BOTH, the default order) from here.
 """
 
 from collections.abc import Sequence
@@ -29,6 +28,7 @@ from django.db import connection
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from core.bulk_sql import parameter_marks
 from crm.models import ConsentOutcome, Line
 
 BOTH = "both"
@@ -101,7 +101,7 @@ def page_rows(
     start, stop = max(int(start or 0), 0), int(stop)
     if not lines or stop <= start:
         return []
-    marks = ", ".join(["%s"] * len(lines))
+    marks = parameter_marks(lines)
     line_ids = [line.pk for line in lines]
     by_status = [] if status == BOTH else [status]
     if as_of is None:

@@ -12,7 +12,7 @@ from conversations import sending
 from conversations.models import Direction, Message, MessageStatus
 from conversations.services import conversation_receive
 from conversations.signals import message_received, message_status_changed
-from core.bulk_sql import column_list, insert_unless, parameter_marks
+from core.bulk_sql import column_list, insert_unless, parameter_marks, update_row
 from core.queueing import enqueue_on_commit
 from crm import consent
 from crm.models import ConsentOutcome, Contact, Line
@@ -140,11 +140,7 @@ def process_inbound(message_id: int) -> Message | None:
     Returns None when the message is not waiting for processing (done already, or unknown).
     """
     with transaction.atomic():
-        message = (
-            Message.objects.select_for_update(no_key=True)
-            .filter(pk=message_id, direction=Direction.INBOUND, status=MessageStatus.RECEIVED)
-            .first()
-        )
+        message = _lock_received(message_id)
         if message is None:
             return None
         message.line = line = line_with_account(message.line_id)
@@ -156,17 +152,29 @@ def process_inbound(message_id: int) -> Message | None:
             if conversation.flagged_message_id is None:
                 conversation.flagged_since = message.occurred_at
             conversation.flagged_message = message
-            conversation.save(update_fields=["flagged_message", "flagged_since"])
+            update_row(conversation, ["flagged_message", "flagged_since"])
         message.contact = contact
         message.status = MessageStatus.PROCESSED
         message.decision = _describe(decision, changed)[
             : Message._meta.get_field("decision").max_length
         ]
-        message.save(update_fields=["contact", "status", "decision", "updated_at"])
+        update_row(message, ["contact", "status", "decision", "updated_at"])
         message_received.send(sender=Message, messages=[message])
         if decision.reply and (changed or not decision.changes_consent):
             _reply(message, contact, line, decision)
     return message
+
+
+def _lock_received(message_id: int) -> Message | None:
+    """The inbound message, locked, if it still waits for processing. Written out: building
+    the query with the ORM cost more than running it, on every text."""
+    lock = " FOR NO KEY UPDATE" if connection.features.has_select_for_update else ""
+    sql = (
+        f"SELECT {column_list(Message)} FROM {Message._meta.db_table}"  # noqa: S608
+        f" WHERE id = %s AND direction = %s AND status = %s{lock}"
+    )
+    params = [message_id, Direction.INBOUND.value, MessageStatus.RECEIVED.value]
+    return next(iter(Message.objects.raw(sql, params)), None)
 
 
 def _reply(message: Message, contact: Contact, line: Line, decision: Decision) -> None:

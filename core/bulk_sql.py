@@ -7,6 +7,7 @@ field (which costs more than the database's work at a few hundred rows). Postgre
 """
 
 from collections.abc import Sequence, Sized
+from functools import cache
 
 from django.db import connection, models
 from django.db.models.expressions import DatabaseDefault
@@ -67,9 +68,9 @@ def insert_row(obj: models.Model) -> None:
     """Insert `obj` in one statement and set its id: `save(force_insert=True)` without the
     query compiler, whose work on a wide model costs more than the insert, for rows written
     on every text or consent change."""
-    columns, values, params = _insert_parts(obj)
-    sql = f"INSERT INTO {_table(obj)} ({columns}) VALUES ({values})"  # noqa: S608
-    _insert_returning(obj, sql, params)
+    table, columns, marks, fields = _insert_statement(type(obj), connection.vendor)
+    sql = f"INSERT INTO {table} ({columns}) VALUES ({marks})"  # noqa: S608
+    _insert_returning(obj, sql, _insert_params(obj, fields))
 
 
 def insert_unless(obj: models.Model, unless_sql: str, unless_params: Sequence) -> bool:
@@ -79,26 +80,74 @@ def insert_unless(obj: models.Model, unless_sql: str, unless_params: Sequence) -
     INSERT … SELECT … WHERE NOT EXISTS … ON CONFLICT DO NOTHING: the check and the write are
     one round trip, and a concurrent duplicate is skipped instead of raising.
     """
-    columns, values, params = _insert_parts(obj)
+    table, columns, marks, fields = _insert_statement(type(obj), connection.vendor)
     sql = (
-        f"INSERT INTO {_table(obj)} ({columns}) SELECT {values}"
+        f"INSERT INTO {table} ({columns}) SELECT {marks}"
         f" WHERE NOT EXISTS ({unless_sql}) ON CONFLICT DO NOTHING"
     )
-    return _insert_returning(obj, sql, [*params, *unless_params])
+    return _insert_returning(obj, sql, [*_insert_params(obj, fields), *unless_params])
 
 
-def _table(obj: models.Model) -> str:
-    return connection.ops.quote_name(obj._meta.db_table)
+def insert_unless_conflict(obj: models.Model) -> bool:
+    """Insert `obj` unless it would break a unique constraint (a concurrent writer may have
+    stored the same row first); whether it was inserted (then its id is set)."""
+    table, columns, marks, fields = _insert_statement(type(obj), connection.vendor)
+    sql = f"INSERT INTO {table} ({columns}) VALUES ({marks}) ON CONFLICT DO NOTHING"  # noqa: S608
+    return _insert_returning(obj, sql, _insert_params(obj, fields))
 
 
-def _insert_parts(obj: models.Model) -> tuple[str, str, list]:
-    """The column list, the placeholders and the values of a new row."""
-    _fill_defaults([obj])
-    fields = [field for field in obj._meta.concrete_fields if not field.primary_key]
+def update_row(obj: models.Model, fields: Sequence[str]) -> int:
+    """`obj.save(update_fields=fields)` without the query compiler, for rows changed on every
+    text or consent change: one UPDATE by primary key (auto_now fields named get the time);
+    how many rows it changed. Sends no signals, like `QuerySet.update`."""
+    sql, columns = _update_statement(type(obj), tuple(fields), connection.vendor)
+    params = [
+        field.get_db_prep_save(field.pre_save(obj, add=False), connection) for field in columns
+    ]
+    params.append(obj.pk)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+@cache
+def _insert_statement(
+    model: type[models.Model], vendor: str
+) -> tuple[str, str, str, tuple[models.Field, ...]]:
+    """The table, column list, placeholders and fields of a new row (the statement's text
+    depends only on the model and the database, so it is built once per process)."""
+    fields = tuple(field for field in model._meta.concrete_fields if not field.primary_key)
     columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
-    values = parameter_marks(fields)
-    params = [field.get_db_prep_save(getattr(obj, field.attname), connection) for field in fields]
-    return columns, values, params
+    return _quoted_table(model), columns, parameter_marks(fields), fields
+
+
+@cache
+def _unnest_statement(model: type[models.Model]) -> tuple[str, tuple[models.Field, ...]]:
+    """PostgreSQL's INSERT … SELECT FROM unnest(one array per column) RETURNING id."""
+    table, columns, _, fields = _insert_statement(model, "postgresql")
+    arrays = ", ".join(f"%s::{field.cast_db_type(connection)}[]" for field in fields)
+    key = connection.ops.quote_name(model._meta.pk.column)
+    return f"INSERT INTO {table} ({columns}) SELECT * FROM unnest({arrays}) RETURNING {key}", fields  # noqa: S608
+
+
+@cache
+def _update_statement(
+    model: type[models.Model], names: tuple[str, ...], vendor: str
+) -> tuple[str, tuple[models.Field, ...]]:
+    meta = model._meta
+    fields = tuple(meta.get_field(name) for name in names)
+    assignments = ", ".join(f"{connection.ops.quote_name(field.column)} = %s" for field in fields)
+    key = connection.ops.quote_name(meta.pk.column)
+    return f"UPDATE {_quoted_table(model)} SET {assignments} WHERE {key} = %s", fields  # noqa: S608
+
+
+def _quoted_table(model: type[models.Model]) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _insert_params(obj: models.Model, fields: Sequence[models.Field]) -> list:
+    _fill_defaults([obj])
+    return [field.get_db_prep_save(getattr(obj, field.attname), connection) for field in fields]
 
 
 def _insert_returning(obj: models.Model, sql: str, params: list) -> bool:
@@ -117,12 +166,29 @@ def _insert_returning(obj: models.Model, sql: str, params: list) -> bool:
 def _fill_defaults(objs: Sequence[models.Model]) -> None:
     """What Django's INSERT would fill in: database defaults' values and auto_now times."""
     for obj in objs:
-        for field in obj._meta.concrete_fields:
+        with_db_default, stamped = _defaulted_fields(type(obj))
+        for field in with_db_default:
             if isinstance(getattr(obj, field.attname), DatabaseDefault):
                 default = field.db_default
                 setattr(obj, field.attname, getattr(default, "value", default))
-            if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
-                field.pre_save(obj, add=True)
+        for field in stamped:
+            field.pre_save(obj, add=True)
+
+
+@cache
+def _defaulted_fields(
+    model: type[models.Model],
+) -> tuple[tuple[models.Field, ...], tuple[models.Field, ...]]:
+    """The model's fields with a database default, and those stamped with the time."""
+    fields = model._meta.concrete_fields
+    return (
+        tuple(field for field in fields if field.has_db_default()),
+        tuple(
+            field
+            for field in fields
+            if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
+        ),
+    )
 
 
 def insert_rows(objs: Sequence[models.Model]) -> None:
@@ -136,13 +202,8 @@ def insert_rows(objs: Sequence[models.Model]) -> None:
     if connection.vendor != "postgresql":
         model.objects.bulk_create(objs)
         return
-    meta = model._meta
     _fill_defaults(objs)
-    fields = [field for field in meta.concrete_fields if not field.primary_key]
-    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
-    arrays = ", ".join(f"%s::{field.cast_db_type(connection)}[]" for field in fields)
-    table = connection.ops.quote_name(meta.db_table)
-    sql = f"INSERT INTO {table} ({columns}) SELECT * FROM unnest({arrays}) RETURNING {connection.ops.quote_name(meta.pk.column)}"  # noqa: S608, E501
+    sql, fields = _unnest_statement(model)
     params = [
         [field.get_db_prep_save(getattr(obj, field.attname), connection) for obj in objs]
         for field in fields

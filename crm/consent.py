@@ -15,7 +15,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from core.bulk_sql import column_list, insert_row, parameter_marks
+from core.bulk_sql import column_list, insert_row, parameter_marks, update_row
 from crm.as_of import run_start_as_of
 from crm.consent_days import Tally
 from crm.ledger import event_hash, values_of
@@ -444,7 +444,7 @@ def _apply(current: Consent | None, event: ConsentEvent) -> None:
         return
     consent, fields = followed
     if fields:
-        consent.save(update_fields=fields)
+        update_row(consent, fields)
     else:
         insert_row(consent)
 
@@ -459,7 +459,7 @@ def _refresh_run_start(current: Consent) -> None:
     if run_start is not None and run_start.pk != current.cause_id:
         current.since = run_start.occurred_at
         current.cause = run_start
-        current.save(update_fields=["since", "cause"])
+        update_row(current, ["since", "cause"])
 
 
 def _status_at(current: Consent, moment: datetime) -> str:

@@ -2,8 +2,11 @@
 
 from datetime import UTC, datetime
 
+from django.db import transaction
+
 from conversations.models import Direction, Message, MessageStatus
-from core.bulk_sql import insert_rows, update_rows
+from core.bulk_sql import insert_rows, insert_unless_conflict, update_row, update_rows
+from crm.models import Contact
 from tests.support.factories import ContactFactory
 
 
@@ -59,3 +62,29 @@ def test_each_row_is_updated_to_its_own_values(account, line):
     assert (second.status, second.blocked_reason) == (MessageStatus.BLOCKED, "Not sent: opted out.")
     assert third.status == MessageStatus.QUEUED
     assert update_rows(Message, ["status"], []) == 0
+
+
+def test_one_row_is_updated_as_save_with_update_fields_would(account, line):
+    contact = ContactFactory(account=account)
+    message, other = outbound(line, contact, "first"), outbound(line, contact, "second")
+    insert_rows([message, other])
+    stamped = Message.objects.get(pk=message.pk).updated_at
+    message.status, message.body = MessageStatus.SENT, "not saved"
+    assert update_row(message, ["status", "updated_at"]) == 1
+    row = Message.objects.get(pk=message.pk)
+    assert (row.status, row.body) == (MessageStatus.SENT, "first")
+    assert row.updated_at > stamped
+    assert Message.objects.get(pk=other.pk).status == MessageStatus.QUEUED
+
+
+def test_a_row_that_would_break_a_unique_constraint_is_skipped_not_raised(account):
+    first = Contact(account=account, phone="+12025550181", name="First")
+    assert insert_unless_conflict(first) is True
+    assert first.pk is not None
+    with transaction.atomic():
+        again = Contact(account=account, phone="+12025550181", name="Second")
+        assert insert_unless_conflict(again) is False
+        assert again.pk is None
+        # The transaction is still usable: nothing raised inside it.
+        assert Contact.objects.filter(account=account).count() == 1
+    assert Contact.objects.get(pk=first.pk).name == "First"

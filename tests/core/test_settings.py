@@ -14,7 +14,8 @@ PRINT = (
     "'name': str(settings.DATABASES['default']['NAME']), "
     "'eager': settings.CELERY_TASK_ALWAYS_EAGER, 'broker': settings.CELERY_BROKER_URL, "
     "'hosts': settings.ALLOWED_HOSTS, 'region': settings.DEFAULT_PHONE_REGION, "
-    "'backend': settings.SMS_BACKEND, 'https': [settings.SECURE_SSL_REDIRECT, "
+    "'backend': settings.SMS_BACKEND, 'options': settings.DATABASES['default']['OPTIONS'], "
+    "'https': [settings.SECURE_SSL_REDIRECT, "
     "settings.SESSION_COOKIE_SECURE, settings.CSRF_COOKIE_SECURE, settings.SECURE_HSTS_SECONDS]}))"
 )
 
@@ -82,3 +83,16 @@ def test_https_is_on_by_default_in_production(env, https):
     result = load(env)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["https"] == https
+
+
+def test_postgresql_binds_on_the_server_and_keeps_statements_prepared():
+    url = "postgres://app@db.internal:5432/capacity"
+    options = json.loads(load({"DEBUG": "1", "DATABASE_URL": url}).stdout)["options"]
+    assert options == {"server_side_binding": True, "prepare_threshold": 5}
+
+
+def test_prepared_statements_can_be_turned_off_for_a_pooler_and_url_options_are_kept():
+    url = "postgres://app@db.internal:5432/capacity?sslmode=require"
+    result = load({"DEBUG": "1", "DATABASE_URL": url, "DATABASE_PREPARE_THRESHOLD": "off"})
+    options = json.loads(result.stdout)["options"]
+    assert options == {"server_side_binding": True, "prepare_threshold": None, "sslmode": "require"}

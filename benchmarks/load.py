@@ -633,19 +633,27 @@ class Outcome:
         )
 
     def worker_goal(self) -> tuple[bool, str]:
-        """Kept up at the sustained step, and drains at least GOAL_DRAIN messages a second."""
-        best = self.sustained()
-        kept = best is not None and best.kept_up()
+        """Kept up at GOAL_RATE requests/s (the goal's traffic, as for latency; a faster web
+        tier on the same cores must not make the worker's goal harder), and drains at least
+        GOAL_DRAIN messages a second alone. The highest sustained step is reported beside."""
+        at_goal = next((step for step in self.steps if step.rate == GOAL_RATE), None)
+        kept = at_goal is not None and at_goal.sustained() and at_goal.kept_up()
         drains = self.drain_rate is not None and self.drain_rate >= GOAL_DRAIN
-        return kept and drains, (
+        drained = (
             f"drains {self.drain_rate:.0f} msg/s alone"
             if self.drain_rate is not None
             else "did not drain"
-        ) + (
-            f"; at the sustained {best.rate}/s it processed {best.worker_rate():.0f}/s of"
-            f" {best.stored / best.seconds:.0f}/s stored ({'kept up' if kept else 'fell behind'})"
-            if best
-            else "; no step sustained"
+        )
+        best = self.sustained()
+        shown = [step for step in (at_goal, best if best is not at_goal else None) if step]
+        return kept and drains, "; ".join(
+            [drained]
+            + [
+                f"at {step.rate}/s it processed {step.worker_rate():.0f}/s of"
+                f" {step.stored / step.seconds:.0f}/s stored"
+                f" ({'kept up' if step.kept_up() else 'fell behind'})"
+                for step in shown
+            ]
         )
 
 
@@ -804,7 +812,7 @@ def summary(outcomes: list[Outcome], cores: int) -> None:
     )
     print(
         "  web x workers  sustained/s  p50 ms  p99 ms  worker/s there  drain msg/s"
-        f"  p99 at {GOAL_RATE}/s  checks"
+        f"  p99 at {GOAL_RATE}/s  worker/stored there  checks"
     )
     for outcome in outcomes:
         best = outcome.sustained()
@@ -823,7 +831,12 @@ def summary(outcomes: list[Outcome], cores: int) -> None:
                 if outcome.drain_rate is not None
                 else f"  {'stalled':>11}"
             )
-            + (f"  {at_goal.quantile(0.99) * 1000:8.0f} ms" if at_goal else f"  {'not tried':>11}")
+            + (
+                f"  {at_goal.quantile(0.99) * 1000:8.0f} ms"
+                f"  {f'{at_goal.worker_rate():.0f} / {at_goal.stored / at_goal.seconds:.0f}':>19}"
+                if at_goal
+                else f"  {'not tried':>11}  {'-':>19}"
+            )
             + f"  {'ok' if outcome.correct else 'FAIL'}"
         )
     for outcome in outcomes:

@@ -444,10 +444,23 @@ def _hand_over(message: Message) -> str | None:
     try:
         return get_backend().send(sms)
     except ProviderRejected as rejection:
-        _finish(message, status=MessageStatus.FAILED, error_code=rejection.code)
-        message_status_changed.send(sender=Message, messages=[message])
-        opt_out_if_unsubscribed(message=message, error_code=rejection.code, detail=rejection.detail)
+        try:
+            with transaction.atomic():
+                _finish(message, status=MessageStatus.FAILED, error_code=rejection.code)
+                message_status_changed.send(sender=Message, messages=[message])
+                opt_out_if_unsubscribed(
+                    message=message, error_code=rejection.code, detail=rejection.detail
+                )
+        except Exception as error:
+            raise RefusalNotRecorded(f"Message {message.pk}: {rejection}") from error
         return None
+
+
+class RefusalNotRecorded(ProviderUnavailable):
+    """The provider refused a message for good, but its failure or the opt-out a 21610 calls
+    for could not be written. Neither is kept without the other: the message goes back to the
+    queue untouched and the task retries, which is safe because a refused message reached no
+    one; the provider refuses it again and the refusal is recorded then."""
 
 
 def opt_out_if_unsubscribed(*, message: Message, error_code: str, detail: str = "") -> None:

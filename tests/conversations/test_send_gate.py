@@ -3,6 +3,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import DatabaseError
 from django.urls import reverse
 from django.utils import timezone
 
@@ -12,7 +13,7 @@ from conversations.backends.base import OutgoingSms, ProviderOutcomeUnknown
 from conversations.backends.locmem import LocmemBackend
 from conversations.models import Conversation, Message, MessageStatus, Purpose
 from conversations.sending import SendBlocked, send_message
-from conversations.tasks import sweep_pending_messages
+from conversations.tasks import deliver_message, sweep_pending_messages
 from crm import consent
 from crm.models import ConsentPolicy, ConsentSource, ConsentStatus
 from tests.support.factories import ConversationFactory, SentMessageFactory, staff_consent
@@ -170,6 +171,43 @@ def test_provider_unsubscribed_error_records_an_opt_out(
         ConsentSource.PROVIDER_ERROR,
         message,
     )
+
+
+def test_a_refusal_whose_opt_out_cannot_be_written_is_retried_not_half_kept(
+    contact, line, settings, monkeypatch
+):
+    settings.SMS_BACKEND = f"{__name__}.RejectingBackend"
+    message = SentMessageFactory(
+        contact=contact, line=line, status=MessageStatus.QUEUED, provider_message_id=""
+    )
+    real_opt_out, failures = consent.opt_out, [DatabaseError("could not extend file")]
+
+    def opt_out_failing_once(**kwargs):
+        if failures:
+            raise failures.pop()
+        return real_opt_out(**kwargs)
+
+    monkeypatch.setattr(consent, "opt_out", opt_out_failing_once)
+    with pytest.raises(sending.RefusalNotRecorded):
+        sending.deliver(message.pk)
+    message.refresh_from_db()
+    # Not FAILED without its opt-out: back in the queue, as if the provider was never asked.
+    assert (message.status, message.error_code) == (MessageStatus.QUEUED, "")
+    assert not contact.consent_events.exists()
+
+    deliver_message.delay(message.pk)  # the task's retry; the provider refuses again
+    message.refresh_from_db()
+    assert (message.status, message.error_code) == (MessageStatus.FAILED, "21610")
+    event = contact.consent_events.get()
+    assert (event.status, event.source, event.message) == (
+        ConsentStatus.OPTED_OUT,
+        ConsentSource.PROVIDER_ERROR,
+        message,
+    )
+
+
+def test_a_refusal_not_recorded_is_retried_by_the_task():
+    assert issubclass(sending.RefusalNotRecorded, deliver_message.autoretry_for)
 
 
 def test_stalled_queued_messages_are_queued_again(contact, line, outbox):

@@ -11,16 +11,20 @@ latest that changes its status is one. An older event arriving late (superseded)
 into the history, which moves the transitions around it: that case reads the pair's history.
 """
 
+import logging
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
-from django.db import connection, transaction
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.utils import timezone
 
 from core.bulk_sql import insert_rows
-from crm.models import ConsentDay, ConsentEvent, ConsentOutcome
+from crm.models import ConsentDay, ConsentDaysZone, ConsentEvent, ConsentOutcome
+
+logger = logging.getLogger(__name__)
 
 # (line id, day, status)
 Key = tuple[int, date, str]
@@ -135,6 +139,39 @@ def histories_of(pairs: set[tuple[int, int]]) -> Iterator[Step]:
     return (Step(*row) for row in events if (row[0], row[1]) in pairs)
 
 
+def cut_in_server_zone() -> bool:
+    """Whether the rollups' days were cut in the server's time zone (see ConsentDaysZone)."""
+    return ConsentDaysZone.objects.filter(pk=1, time_zone=settings.TIME_ZONE).exists()
+
+
+def rebuild_unless_in_server_zone() -> int | None:
+    """Rebuild the rollups when their days were cut in another zone than the server's, or
+    never recorded one; the rows written, or None when they were right."""
+    if cut_in_server_zone():
+        return None
+    previous = ConsentDaysZone.objects.filter(pk=1).values_list("time_zone", flat=True).first()
+    rows = rebuild()
+    if previous:
+        logger.warning(
+            "Consent rollups rebuilt for time zone %s (they were cut in %s): %d rows.",
+            settings.TIME_ZONE,
+            previous,
+            rows,
+        )
+    else:  # a new database, or one migrated from before the rollups
+        logger.info("Consent rollups built, days cut in %s: %d rows.", settings.TIME_ZONE, rows)
+    return rows
+
+
+def rebuild_after_migrate(sender, using: str = DEFAULT_DB_ALIAS, **kwargs) -> None:
+    """post_migrate: a deploy runs `migrate`, so a changed TIME_ZONE (or rollups never built)
+    is mended there, before the new processes serve pages. Skipped where the tables are not
+    there (migrated back past them)."""
+    tables = connections[using].introspection.table_names()
+    if using == DEFAULT_DB_ALIAS and ConsentDaysZone._meta.db_table in tables:
+        rebuild_unless_in_server_zone()
+
+
 @transaction.atomic
 def compact() -> int:
     """Merge each (line, day, status) that has several rows into one; how many rows it removed.
@@ -165,10 +202,18 @@ def _as_date(value) -> date:
 
 @transaction.atomic
 def rebuild(chunk_size: int = 20_000) -> int:
-    """Recompute every rollup from the event log (after the migration that adds them, or a
-    change of the server's time zone); how many rows it wrote. Streams the log pair by pair,
-    so memory holds days, not events."""
+    """Recompute every rollup from the event log, cutting days in the server's time zone, and
+    record that zone; how many rows it wrote. Streams the log pair by pair, so memory holds
+    days, not events.
+
+    On PostgreSQL the rollups' table is locked against new rows first: a change committing
+    between the DELETE and the read of the log would otherwise be counted twice (its own row
+    kept, its event read again). A change under way waits for the rebuild and appends after."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"LOCK TABLE {ConsentDay._meta.db_table} IN SHARE ROW EXCLUSIVE MODE")
     ConsentDay.objects.all().delete()
+    ConsentDaysZone.objects.update_or_create(pk=1, defaults={"time_zone": settings.TIME_ZONE})
     events = (
         ConsentEvent.objects.order_by("contact_id", "line_id", "occurred_at", "pk")
         .values_list("contact_id", "line_id", "occurred_at", "pk", "status", "outcome")

@@ -474,6 +474,25 @@ class ConsentDay(models.Model):
         return f"{self.line_id} {self.day} {self.status}: {self.net:+d}"
 
 
+class ConsentDaysZone(models.Model):
+    """The time zone the rollups' days were cut in (one row, written by their rebuild).
+
+    Days cut in another zone than the server's `TIME_ZONE` would put events on the wrong
+    dates, and every total would be silently off: `migrate` and the compaction task compare it
+    with the setting and rebuild the rollups when it changed (crm.consent_days). No row: the
+    rollups were never built (a database migrated from before them), so they are built.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    time_zone = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(id=1), name="consent_days_zone_one_row")]
+
+    def __str__(self) -> str:
+        return self.time_zone
+
+
 class ConsentQuerySet(AccountScopedQuerySet):
     account_path = "contact__account"
 

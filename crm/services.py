@@ -477,7 +477,10 @@ def consent_days_rebuild() -> int:
 
 def consent_days_compact() -> int:
     """Merge the rows the engine appended to the daily rollups, one per line, day and status;
-    how many rows that removed."""
+    how many rows that removed. Rollups whose days were cut in another time zone than the
+    server's (TIME_ZONE changed without a `migrate`) are rebuilt instead."""
+    if consent_days.rebuild_unless_in_server_zone() is not None:
+        return 0
     return consent_days.compact()
 
 

@@ -4,13 +4,6 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
-def fill_consent_days(apps, schema_editor):
-    """The rollups of the events logged before they existed."""
-    from crm.consent_days import rebuild
-
-    rebuild()
-
-
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -41,5 +34,4 @@ class Migration(migrations.Migration):
             model_name='consentday',
             index=models.Index(fields=['line', 'day'], name='consent_day_line_day'),
         ),
-        migrations.RunPython(fill_consent_days, migrations.RunPython.noop),
     ]

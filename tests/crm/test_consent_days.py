@@ -3,7 +3,7 @@
 import random
 import threading
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from io import StringIO
 
 import pytest
@@ -18,6 +18,7 @@ from crm.consent_days import compact, rebuild
 from crm.models import (
     Consent,
     ConsentDay,
+    ConsentDaysZone,
     ConsentEvent,
     ConsentOutcome,
     ConsentSource,
@@ -231,3 +232,85 @@ def test_changes_on_one_line_never_wait_for_each_other(account, line, admin_user
         thread.join(timeout=20)
     assert errors == []
     assert statuses_counted([line.pk])[line.pk]["opted_out"] == 4
+
+
+def late_evening_in_new_york(contact, line) -> None:
+    """Opted out at 02:00 UTC on 2 March: still 1 March in New York."""
+    consent.opt_out(
+        contact=contact,
+        line=line,
+        source=ConsentSource.API,
+        occurred_at=datetime(2026, 3, 2, 2, 0, tzinfo=UTC),
+    )
+
+
+def rollup_days(line) -> set:
+    return set(ConsentDay.objects.filter(line=line).values_list("day", "status"))
+
+
+def test_a_changed_time_zone_is_mended_by_the_compaction_task(
+    account, line, contact, settings, caplog
+):
+    late_evening_in_new_york(contact, line)
+    assert rollup_days(line) == {(date(2026, 3, 2), ConsentStatus.OPTED_OUT)}
+    settings.TIME_ZONE = "America/New_York"
+    compact_consent_days.apply().get()  # as beat runs it
+    assert rollup_days(line) == {(date(2026, 3, 1), ConsentStatus.OPTED_OUT)}
+    assert ConsentDaysZone.objects.get().time_zone == "America/New_York"
+    assert "rebuilt for time zone America/New_York (they were cut in UTC)" in caplog.text
+    end_of_first = datetime(2026, 3, 2, 4, 59, tzinfo=UTC)  # 23:59 on 1 March in New York
+    assert statuses_counted([line.pk], end_of_first)[line.pk]["opted_out"] == 1
+    assert statuses_counted([line.pk], datetime(2026, 3, 2, 1, tzinfo=UTC))[line.pk] == Counter()
+    caplog.clear()
+    compact_consent_days.apply().get()
+    assert "rebuilt" not in caplog.text  # once, not on every run
+
+
+def test_migrate_rebuilds_rollups_cut_in_another_zone_or_never_built(
+    account, line, contact, settings
+):
+    late_evening_in_new_york(contact, line)
+    settings.TIME_ZONE = "America/New_York"
+    call_command("migrate", verbosity=0)  # a deploy: nothing to apply, the signal still runs
+    assert rollup_days(line) == {(date(2026, 3, 1), ConsentStatus.OPTED_OUT)}
+
+    ConsentDay.objects.all().delete()  # a database migrated from before the rollups
+    ConsentDaysZone.objects.all().delete()
+    call_command("migrate", verbosity=0)
+    assert rollup_days(line) == {(date(2026, 3, 1), ConsentStatus.OPTED_OUT)}
+    assert ConsentDaysZone.objects.get().time_zone == "America/New_York"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_change_committed_during_a_rebuild_is_counted_once(
+    account, line, second_line, monkeypatch
+):
+    first, second = (contact_create(account=account, phone=f"+1415557{n:04d}") for n in range(2))
+    consent.opt_out(contact=first, line=line, source=ConsentSource.API)
+    deleted, changed = threading.Event(), threading.Event()
+    record_zone = ConsentDaysZone.objects.update_or_create
+
+    def between_delete_and_reading_the_log(**kwargs):
+        deleted.set()
+        changed.wait(timeout=1)  # the change waits for the rebuild's lock instead
+        return record_zone(**kwargs)
+
+    monkeypatch.setattr(
+        ConsentDaysZone.objects, "update_or_create", between_delete_and_reading_the_log
+    )
+
+    def rebuilding():
+        try:
+            rebuild()
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=rebuilding)
+    thread.start()
+    assert deleted.wait(timeout=10)
+    consent.opt_out(contact=second, line=second_line, source=ConsentSource.API)
+    changed.set()
+    thread.join(timeout=10)
+    line_ids = [line.pk, second_line.pk]
+    assert as_plain(statuses_counted(line_ids)) == as_plain(counted_now(line_ids))

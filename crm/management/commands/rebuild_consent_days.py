@@ -1,7 +1,8 @@
 """`manage.py rebuild_consent_days`: recompute the daily consent rollups from the event log.
 
-The engine keeps them as it records each change; rebuild after changing the server's
-TIME_ZONE (days are dates in it) or restoring events from a backup.
+The engine keeps them as it records each change, and `migrate` and the compaction task rebuild
+them when the server's TIME_ZONE changed (days are dates in it); rebuild by hand after restoring
+events from a backup.
 """
 
 from django.core.management.base import BaseCommand

@@ -152,6 +152,18 @@ def test_contact_of_another_account_is_refused(other_contact, line):
         send_message(contact=other_contact, line=line, body="hi")
 
 
+def assert_refused_and_opted_out(message, contact) -> None:
+    """The message failed with 21610 and opted the contact out, the message its evidence."""
+    message.refresh_from_db()
+    assert (message.status, message.error_code) == (MessageStatus.FAILED, "21610")
+    event = contact.consent_events.get()
+    assert (event.status, event.source, event.message) == (
+        ConsentStatus.OPTED_OUT,
+        ConsentSource.PROVIDER_ERROR,
+        message,
+    )
+
+
 class RejectingBackend:
     def send(self, sms):
         raise ProviderRejected("21610", "Attempt to send to unsubscribed recipient")
@@ -163,14 +175,7 @@ def test_provider_unsubscribed_error_records_an_opt_out(
     settings.SMS_BACKEND = f"{__name__}.RejectingBackend"
     with django_capture_on_commit_callbacks(execute=True):
         message = send_message(contact=contact, line=line, body="hi")
-    message.refresh_from_db()
-    assert (message.status, message.error_code) == (MessageStatus.FAILED, "21610")
-    event = contact.consent_events.get()
-    assert (event.status, event.source, event.message) == (
-        ConsentStatus.OPTED_OUT,
-        ConsentSource.PROVIDER_ERROR,
-        message,
-    )
+    assert_refused_and_opted_out(message, contact)
 
 
 def test_a_refusal_whose_opt_out_cannot_be_written_is_retried_not_half_kept(
@@ -196,14 +201,7 @@ def test_a_refusal_whose_opt_out_cannot_be_written_is_retried_not_half_kept(
     assert not contact.consent_events.exists()
 
     deliver_message.delay(message.pk)  # the task's retry; the provider refuses again
-    message.refresh_from_db()
-    assert (message.status, message.error_code) == (MessageStatus.FAILED, "21610")
-    event = contact.consent_events.get()
-    assert (event.status, event.source, event.message) == (
-        ConsentStatus.OPTED_OUT,
-        ConsentSource.PROVIDER_ERROR,
-        message,
-    )
+    assert_refused_and_opted_out(message, contact)
 
 
 def test_a_refusal_not_recorded_is_retried_by_the_task():

@@ -1,39 +1,16 @@
 """Real concurrency on PostgreSQL: workers recording consent for one pair at the same moment."""
 
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from crm import consent
 from crm.models import Consent, ConsentEvent, ConsentSource, ConsentStatus
 from crm.verification import verify_account
+from tests.support.concurrency import run_at_once
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def run_at_once(*calls):
-    """Run each call in its own thread and connection, released together by a barrier."""
-    barrier = threading.Barrier(len(calls))
-    errors = []
-
-    def worker(call):
-        try:
-            barrier.wait(timeout=10)
-            call()
-        except Exception as error:
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(call,)) for call in calls]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return errors
 
 
 @pytest.mark.parametrize("newer", [ConsentStatus.OPTED_IN, ConsentStatus.OPTED_OUT])

@@ -7,6 +7,7 @@ from django.db import connection, transaction
 
 from crm.models import Contact
 from crm.services import contact_get_or_create
+from tests.support.concurrency import run_at_once
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 NUMBER = "+12025550177"
@@ -35,23 +36,12 @@ def test_a_contact_stored_meanwhile_by_another_writer_is_found_not_duplicated(ac
 
 
 def test_simultaneous_first_texts_from_one_number_make_one_contact(account):
-    barrier, results, errors = threading.Barrier(4), [], []
+    results = []
 
     def first_text():
-        try:
-            barrier.wait(timeout=10)
-            with transaction.atomic():
-                results.append(contact_get_or_create(account=account, phone=NUMBER))
-        except Exception as error:
-            errors.append(error)
-        finally:
-            connection.close()
+        with transaction.atomic():
+            results.append(contact_get_or_create(account=account, phone=NUMBER))
 
-    threads = [threading.Thread(target=first_text) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert errors == []
+    assert run_at_once(*[first_text] * 4) == []
     assert len({contact.pk for contact, _ in results}) == 1
     assert sorted(created for _, created in results) == [False, False, False, True]

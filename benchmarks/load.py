@@ -648,6 +648,7 @@ class Outcome:
         shown = [step for step in (at_goal, best if best is not at_goal else None) if step]
         return kept and drains, "; ".join(
             [drained]
+            + ([] if at_goal else [f"{GOAL_RATE}/s not tried"])
             + [
                 f"at {step.rate}/s it processed {step.worker_rate():.0f}/s of"
                 f" {step.stored / step.seconds:.0f}/s stored"

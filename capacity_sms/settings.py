@@ -131,12 +131,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # engine's time (566 against 711 changes a second). Django turns both off by default for
     # PgBouncer in transaction mode before 1.21 (max_prepared_statements); set
     # DATABASE_PREPARE_THRESHOLD=off behind such a pooler. Options in DATABASE_URL win.
-    threshold = os.environ.get("DATABASE_PREPARE_THRESHOLD", "5")
-    DATABASES["default"]["OPTIONS"] = {
-        "server_side_binding": True,
-        "prepare_threshold": None if threshold.lower() in ("off", "none", "") else int(threshold),
-        **DATABASES["default"].get("OPTIONS", {}),
-    }
+    options = {"server_side_binding": True, **DATABASES["default"].get("OPTIONS", {})}
+    threshold = str(
+        options.get("prepare_threshold", os.environ.get("DATABASE_PREPARE_THRESHOLD", "5"))
+    )
+    options["prepare_threshold"] = (
+        None if threshold.lower() in ("off", "none", "") else int(threshold)
+    )
+    DATABASES["default"]["OPTIONS"] = options
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Consent changes lock rows; on SQLite the closest equivalent is taking the write lock at
     # the start of each transaction and waiting for it instead of failing. Write-ahead logging

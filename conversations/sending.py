@@ -6,11 +6,12 @@ again right before calling the provider, holding the contact's row lock so that 
 cannot slip in between the check and the send.
 """
 
+import logging
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -32,6 +33,8 @@ from crm.models import Consent, ConsentSource, Contact, Line
 from crm.quiet_hours import QuietHours
 from crm.selectors import contact_consent_on_line
 from crm.services import contact_get_or_create
+
+logger = logging.getLogger(__name__)
 
 UNSUBSCRIBED_RECIPIENT_ERROR = "21610"
 UNCONFIRMED_ERROR = "unconfirmed"
@@ -260,7 +263,7 @@ def _deliver_group(message_ids: list[int]) -> None:
     except BaseException:
         # Nothing of the group was written: what the provider may have is left `sending`
         # (failed as unconfirmed by the sweep), the rest goes back to the queue.
-        _put_back([pk for pk in claimed if pk not in outcome.attempted])
+        _put_back([pk for pk in claimed if pk not in outcome.attempted or pk in outcome.untried])
         raise
     _put_back([pk for pk in claimed if pk not in outcome.reached or pk in outcome.untried])
     if outcome.failure is not None:
@@ -451,16 +454,21 @@ def _hand_over(message: Message) -> str | None:
                 opt_out_if_unsubscribed(
                     message=message, error_code=rejection.code, detail=rejection.detail
                 )
-        except Exception as error:
+        except OperationalError as error:
             raise RefusalNotRecorded(f"Message {message.pk}: {rejection}") from error
+        except Exception:
+            logger.exception("Refusal of message %s (%s) not recorded", message.pk, rejection)
+            raise
         return None
 
 
 class RefusalNotRecorded(ProviderUnavailable):
-    """The provider refused a message for good, but its failure or the opt-out a 21610 calls
-    for could not be written. Neither is kept without the other: the message goes back to the
-    queue untouched and the task retries, which is safe because a refused message reached no
-    one; the provider refuses it again and the refusal is recorded then."""
+    """The provider refused a message for good, but a passing database failure (a deadlock,
+    a lost connection, a full disk) kept its failure or the opt-out a 21610 calls for from
+    being written. Neither is kept without the other: the message goes back to the queue
+    untouched and the task retries, which is safe because a refused message reached no one;
+    the provider refuses it again and the refusal is recorded then. Any other error is a bug
+    that retrying would only repeat: it is logged and the message ends as unconfirmed."""
 
 
 def opt_out_if_unsubscribed(*, message: Message, error_code: str, detail: str = "") -> None:

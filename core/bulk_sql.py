@@ -88,11 +88,16 @@ def insert_unless(obj: models.Model, unless_sql: str, unless_params: Sequence) -
     return _insert_returning(obj, sql, [*_insert_params(obj, fields), *unless_params])
 
 
-def insert_unless_conflict(obj: models.Model) -> bool:
-    """Insert `obj` unless it would break a unique constraint (a concurrent writer may have
-    stored the same row first); whether it was inserted (then its id is set)."""
+def insert_unless_conflict(obj: models.Model, unique_fields: Sequence[str]) -> bool:
+    """Insert `obj` unless a row with the same `unique_fields` (a unique constraint's) exists,
+    perhaps stored by a concurrent writer first; whether it was inserted (then its id is set).
+    A clash on any other constraint still raises."""
     table, columns, marks, fields = _insert_statement(type(obj), connection.vendor)
-    sql = f"INSERT INTO {table} ({columns}) VALUES ({marks}) ON CONFLICT DO NOTHING"  # noqa: S608
+    meta = obj._meta
+    target = ", ".join(
+        connection.ops.quote_name(meta.get_field(name).column) for name in unique_fields
+    )
+    sql = f"INSERT INTO {table} ({columns}) VALUES ({marks}) ON CONFLICT ({target}) DO NOTHING"  # noqa: S608
     return _insert_returning(obj, sql, _insert_params(obj, fields))
 
 

@@ -146,11 +146,19 @@ def cut_in_server_zone() -> bool:
 
 def rebuild_unless_in_server_zone() -> int | None:
     """Rebuild the rollups when their days were cut in another zone than the server's, or
-    never recorded one; the rows written, or None when they were right."""
+    never recorded one; the rows written, or None when they were right.
+
+    The zone is read again under the rebuild's lock: two processes noticing the change (a
+    migrate and the compaction task, or a rebuild outlasting the task's period) rebuild once.
+    """
     if cut_in_server_zone():
         return None
-    previous = ConsentDaysZone.objects.filter(pk=1).values_list("time_zone", flat=True).first()
-    rows = rebuild()
+    with transaction.atomic():
+        _lock_against_new_rows()
+        previous = ConsentDaysZone.objects.filter(pk=1).values_list("time_zone", flat=True).first()
+        if previous == settings.TIME_ZONE:
+            return None
+        rows = rebuild()
     if previous:
         logger.warning(
             "Consent rollups rebuilt for time zone %s (they were cut in %s): %d rows.",
@@ -163,13 +171,22 @@ def rebuild_unless_in_server_zone() -> int | None:
     return rows
 
 
-def rebuild_after_migrate(sender, using: str = DEFAULT_DB_ALIAS, **kwargs) -> None:
+def rebuild_after_migrate(sender, using: str = DEFAULT_DB_ALIAS, plan=None, **kwargs) -> None:
     """post_migrate: a deploy runs `migrate`, so a changed TIME_ZONE (or rollups never built)
-    is mended there, before the new processes serve pages. Skipped where the tables are not
-    there (migrated back past them)."""
-    tables = connections[using].introspection.table_names()
-    if using == DEFAULT_DB_ALIAS and ConsentDaysZone._meta.db_table in tables:
+    is mended there, before the new processes serve pages. Skipped when migrating back (the
+    models of today may not match the tables) and where the tables are not there."""
+    if using != DEFAULT_DB_ALIAS or any(backwards for _, backwards in plan or []):
+        return
+    if ConsentDaysZone._meta.db_table in connections[using].introspection.table_names():
         rebuild_unless_in_server_zone()
+
+
+def _lock_against_new_rows() -> None:
+    """PostgreSQL: no change appends a rollup row until this transaction ends (a change under
+    way waits at its append). SQLite has one writer at a time already."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"LOCK TABLE {ConsentDay._meta.db_table} IN SHARE ROW EXCLUSIVE MODE")
 
 
 @transaction.atomic
@@ -209,9 +226,7 @@ def rebuild(chunk_size: int = 20_000) -> int:
     On PostgreSQL the rollups' table is locked against new rows first: a change committing
     between the DELETE and the read of the log would otherwise be counted twice (its own row
     kept, its event read again). A change under way waits for the rebuild and appends after."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(f"LOCK TABLE {ConsentDay._meta.db_table} IN SHARE ROW EXCLUSIVE MODE")
+    _lock_against_new_rows()
     ConsentDay.objects.all().delete()
     ConsentDaysZone.objects.update_or_create(pk=1, defaults={"time_zone": settings.TIME_ZONE})
     events = (

@@ -405,9 +405,12 @@ def contact_get_or_create(
     if found is not None:
         return found, False
     contact = Contact(account=account, phone=phone, name=name, email=email)
-    if insert_unless_conflict(contact):
+    if insert_unless_conflict(contact, ["account", "phone"]):
         return contact, True
-    return _contact_with_phone(account, phone), False
+    stored_meanwhile = _contact_with_phone(account, phone)
+    if stored_meanwhile is None:  # stored and deleted again between two statements
+        raise Contact.DoesNotExist(f"The contact with {phone} was deleted while being added.")
+    return stored_meanwhile, False
 
 
 def _contact_with_phone(account: Account, phone: str) -> Contact | None:

@@ -3,7 +3,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError
+from django.db import OperationalError
 from django.urls import reverse
 from django.utils import timezone
 
@@ -185,7 +185,7 @@ def test_a_refusal_whose_opt_out_cannot_be_written_is_retried_not_half_kept(
     message = SentMessageFactory(
         contact=contact, line=line, status=MessageStatus.QUEUED, provider_message_id=""
     )
-    real_opt_out, failures = consent.opt_out, [DatabaseError("could not extend file")]
+    real_opt_out, failures = consent.opt_out, [OperationalError("could not extend file")]
 
     def opt_out_failing_once(**kwargs):
         if failures:
@@ -202,6 +202,34 @@ def test_a_refusal_whose_opt_out_cannot_be_written_is_retried_not_half_kept(
 
     deliver_message.delay(message.pk)  # the task's retry; the provider refuses again
     assert_refused_and_opted_out(message, contact)
+
+
+def test_a_refusal_that_cannot_be_recorded_for_a_lasting_reason_is_not_retried_forever(
+    contact, line, settings, monkeypatch, caplog
+):
+    """A bug is not a passing failure: the message ends unconfirmed instead of going back to
+    the queue (and holding up its group) on every retry."""
+    settings.SMS_BACKEND = f"{__name__}.RejectingBackend"
+    first, later = (
+        SentMessageFactory(
+            contact=contact, line=line, status=MessageStatus.QUEUED, provider_message_id=""
+        )
+        for _ in range(2)
+    )
+
+    def broken_opt_out(**kwargs):
+        raise ValueError("a bug")
+
+    monkeypatch.setattr(consent, "opt_out", broken_opt_out)
+    with pytest.raises(ValueError, match="a bug"):
+        sending.deliver_many([first.pk, later.pk])
+    assert f"Refusal of message {first.pk}" in caplog.text
+    first.refresh_from_db()
+    later.refresh_from_db()
+    assert first.status == MessageStatus.SENDING  # the sweep fails it as unconfirmed
+    assert later.status == MessageStatus.QUEUED  # the rest of the group goes again
+    Message.objects.filter(pk=first.pk).update(updated_at=timezone.now() - timedelta(minutes=11))
+    assert sweep_pending_messages()["unconfirmed"] == 1
 
 
 def test_a_refusal_not_recorded_is_retried_by_the_task():

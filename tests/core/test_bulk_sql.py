@@ -2,7 +2,8 @@
 
 from datetime import UTC, datetime
 
-from django.db import transaction
+import pytest
+from django.db import IntegrityError, connection, transaction
 
 from conversations.models import Direction, Message, MessageStatus
 from core.bulk_sql import insert_rows, insert_unless_conflict, update_row, update_rows
@@ -79,12 +80,26 @@ def test_one_row_is_updated_as_save_with_update_fields_would(account, line):
 
 def test_a_row_that_would_break_a_unique_constraint_is_skipped_not_raised(account):
     first = Contact(account=account, phone="+12025550181", name="First")
-    assert insert_unless_conflict(first) is True
+    assert insert_unless_conflict(first, ["account", "phone"]) is True
     assert first.pk is not None
     with transaction.atomic():
         again = Contact(account=account, phone="+12025550181", name="Second")
-        assert insert_unless_conflict(again) is False
+        assert insert_unless_conflict(again, ["account", "phone"]) is False
         assert again.pk is None
         # The transaction is still usable: nothing raised inside it.
         assert Contact.objects.filter(account=account).count() == 1
     assert Contact.objects.get(pk=first.pk).name == "First"
+
+
+@pytest.mark.postgres
+def test_a_clash_on_another_constraint_still_raises(account):
+    """Only the named constraint is skipped: an id sequence left behind (a restore, say) is
+    an error, not a contact silently not added."""
+    first = Contact(account=account, phone="+12025550182")
+    assert insert_unless_conflict(first, ["account", "phone"]) is True
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT setval(pg_get_serial_sequence('crm_contact', 'id'), %s)", [first.pk - 1]
+        )
+    with pytest.raises(IntegrityError), transaction.atomic():
+        insert_unless_conflict(Contact(account=account, phone="+12025550183"), ["account", "phone"])

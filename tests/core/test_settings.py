@@ -96,3 +96,9 @@ def test_prepared_statements_can_be_turned_off_for_a_pooler_and_url_options_are_
     result = load({"DEBUG": "1", "DATABASE_URL": url, "DATABASE_PREPARE_THRESHOLD": "off"})
     options = json.loads(result.stdout)["options"]
     assert options == {"server_side_binding": True, "prepare_threshold": None, "sslmode": "require"}
+
+
+def test_a_prepare_threshold_in_the_url_is_read_as_a_number():
+    url = "postgres://app@db.internal:5432/capacity?prepare_threshold=0"
+    options = json.loads(load({"DEBUG": "1", "DATABASE_URL": url}).stdout)["options"]
+    assert options == {"server_side_binding": True, "prepare_threshold": 0}

@@ -9,12 +9,13 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.db import connection, connections, transaction
+from django.db.migrations.executor import MigrationExecutor
 from django.test.utils import CaptureQueriesContext
 
 from crm import consent
 from crm.as_of import statuses_as_of_sql
 from crm.consent import ImportedStatus, record_imported_consents
-from crm.consent_days import compact, rebuild
+from crm.consent_days import compact, rebuild, rebuild_unless_in_server_zone
 from crm.models import (
     Consent,
     ConsentDay,
@@ -314,3 +315,60 @@ def test_a_change_committed_during_a_rebuild_is_counted_once(
     thread.join(timeout=10)
     line_ids = [line.pk, second_line.pk]
     assert as_plain(statuses_counted(line_ids)) == as_plain(counted_now(line_ids))
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("events", "rollups", "recorded"),
+    [
+        (True, True, True),  # filled by 0021 as it was: not rebuilt again
+        (True, False, False),  # events but no rollups: left for post_migrate to build
+        (False, False, True),  # a new database: nothing to build
+    ],
+)
+def test_the_zone_migration_records_the_zone_of_rollups_already_built(
+    account, line, contact, events, rollups, recorded
+):
+    if events:
+        late_evening_in_new_york(contact, line)
+    if not rollups:
+        ConsentDay.objects.all().delete()
+    executor = MigrationExecutor(connection)
+    executor.migrate([("crm", "0021_consent_days")])
+    executor.loader.build_graph()
+    executor.migrate([("crm", "0022_consent_days_zone")])
+    assert ConsentDaysZone.objects.filter(time_zone="UTC").exists() == recorded
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_processes_noticing_a_new_zone_rebuild_once(
+    account, line, contact, settings, monkeypatch
+):
+    late_evening_in_new_york(contact, line)
+    settings.TIME_ZONE = "America/New_York"
+    inside, rebuilt = threading.Event(), []
+    record_zone = ConsentDaysZone.objects.update_or_create
+
+    def slow_record_zone(**kwargs):
+        inside.set()
+        threading.Event().wait(0.5)  # the other process arrives meanwhile
+        return record_zone(**kwargs)
+
+    monkeypatch.setattr(ConsentDaysZone.objects, "update_or_create", slow_record_zone)
+
+    def notice():
+        try:
+            rebuilt.append(rebuild_unless_in_server_zone())
+        finally:
+            connections.close_all()
+
+    first = threading.Thread(target=notice)
+    first.start()
+    assert inside.wait(timeout=10)
+    notice()
+    first.join(timeout=10)
+    assert sorted(rebuilt, key=str) == [1, None]
+    assert rollup_days(line) == {(date(2026, 3, 1), ConsentStatus.OPTED_OUT)}

@@ -12,7 +12,7 @@ from conversations import sending
 from conversations.models import Direction, Message, MessageStatus
 from conversations.services import conversation_receive
 from conversations.signals import message_received, message_status_changed
-from core.bulk_sql import column_list, insert_unless, parameter_marks, update_row
+from core.bulk_sql import column_list, first_row, insert_unless, parameter_marks, update_row
 from core.queueing import enqueue_on_commit
 from crm import consent
 from crm.models import ConsentOutcome, Contact, Line
@@ -174,7 +174,7 @@ def _lock_received(message_id: int) -> Message | None:
         f" WHERE id = %s AND direction = %s AND status = %s{lock}"
     )
     params = [message_id, Direction.INBOUND.value, MessageStatus.RECEIVED.value]
-    return next(iter(Message.objects.raw(sql, params)), None)
+    return first_row(Message, sql, params)
 
 
 def _reply(message: Message, contact: Contact, line: Line, decision: Decision) -> None:
@@ -308,7 +308,7 @@ def _move_forward(
         message_id,
         *earlier,
     ]
-    message = next(iter(Message.objects.raw(sql, params)), None)
+    message = first_row(Message, sql, params)
     if message is not None:
         message.line = line
     return message

@@ -14,7 +14,7 @@ from conversations.models import (
     ConversationStatus,
     Message,
 )
-from core.bulk_sql import column_list
+from core.bulk_sql import column_list, first_row
 from crm import consent
 from crm.models import ConsentEvent, ConsentSource, ConsentStatus, Contact, Line
 
@@ -85,7 +85,7 @@ def conversation_receive(*, contact: Contact, line: Line, at: datetime) -> Conve
         moment(now),
         moment(now),
     ]
-    return next(iter(Conversation.objects.raw(sql, params)))
+    return first_row(Conversation, sql, params)
 
 
 @transaction.atomic

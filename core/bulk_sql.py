@@ -8,9 +8,12 @@ field (which costs more than the database's work at a few hundred rows). Postgre
 
 from collections.abc import Sequence, Sized
 from functools import cache
+from typing import TypeVar
 
 from django.db import connection, models
 from django.db.models.expressions import DatabaseDefault
+
+M = TypeVar("M", bound=models.Model)
 
 
 def parameter_marks(values: Sized) -> str:
@@ -23,6 +26,12 @@ def column_list(model: type[models.Model], alias: str = "") -> str:
     instances with `raw`), each prefixed with `alias.` when given."""
     prefix = f"{alias}." if alias else ""
     return ", ".join(f"{prefix}{field.column}" for field in model._meta.concrete_fields)
+
+
+def first_row(model: type[M], sql: str, params: Sequence) -> M | None:
+    """The first row a written-out statement returns (a SELECT, or a write with RETURNING
+    `column_list(model)`) as an instance of `model`, or None."""
+    return next(iter(model.objects.raw(sql, params)), None)
 
 
 def update_rows(model: type[models.Model], fields: Sequence[str], rows: Sequence[Sequence]) -> int:

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from django.db import connection
 
-from core.bulk_sql import parameter_marks
+from core.bulk_sql import first_row, parameter_marks
 from crm.models import ConsentEvent, ConsentOutcome
 
 COLUMNS = ("contact_id", "line_id", "status", "occurred_at", "source", "id")
@@ -63,4 +63,4 @@ def run_start_as_of(contact_id: int, line_id: int, as_of: datetime) -> ConsentEv
     included): its status is the pair's status then, its `occurred_at` "since"; None when the
     pair had no status yet (Not Defined)."""
     sql, params = statuses_as_of_sql(as_of, pair=(contact_id, line_id))
-    return next(iter(ConsentEvent.objects.raw(sql, params)), None)
+    return first_row(ConsentEvent, sql, params)

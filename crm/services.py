@@ -18,7 +18,7 @@ from django.db.models import Value
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from core.bulk_sql import column_list, insert_unless_conflict
+from core.bulk_sql import column_list, first_row, insert_unless_conflict
 from core.lengths import too_long
 from core.phones import normalize_phone
 from core.replies import reply_problem
@@ -415,7 +415,7 @@ def contact_get_or_create(
 
 def _contact_with_phone(account: Account, phone: str) -> Contact | None:
     sql = f"SELECT {column_list(Contact)} FROM {Contact._meta.db_table} WHERE account_id = %s AND phone = %s"  # noqa: S608, E501
-    contact = next(iter(Contact.objects.raw(sql, [account.pk, phone])), None)
+    contact = first_row(Contact, sql, [account.pk, phone])
     if contact is not None:
         contact.account = account
     return contact
